@@ -1,0 +1,7 @@
+"""thumbsweep: bulk removal of Media Intelligence person thumbnails."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
