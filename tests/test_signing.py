@@ -24,7 +24,11 @@ def test_sign_matches_delete_vector() -> None:
 def test_sign_matches_post_vector_with_query() -> None:
     """The POST vector, whose path carries a query string, signs to the documented value."""
     got = sign(
-        "POST", "/vserver/v2/createServerInstances?regionCode=KR", 1700000000000, "AK_TEST", "SK_TEST"
+        "POST",
+        "/vserver/v2/createServerInstances?regionCode=KR",
+        1700000000000,
+        "AK_TEST",
+        "SK_TEST",
     )
     assert got == "xBcE26XFU55BMjppdPT7ZY3oDrqoOedfPyAn3Cq4lUw="
 

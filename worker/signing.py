@@ -20,7 +20,9 @@ ACCESS_KEY_HEADER = "x-ncp-iam-access-key"
 SIGNATURE_HEADER = "x-ncp-apigw-signature-v2"
 
 
-def sign(method: str, path_and_query: str, timestamp_ms: int, access_key: str, secret_key: str) -> str:
+def sign(
+    method: str, path_and_query: str, timestamp_ms: int, access_key: str, secret_key: str
+) -> str:
     """Return the v2 signature for one request (a pure function of its arguments)."""
     message = f"{method} {path_and_query}\n{timestamp_ms}\n{access_key}".encode()
     digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
@@ -44,7 +46,9 @@ class Signer:
     def __repr__(self) -> str:
         return f"Signer(access_key={self._access_key!r}, secret_key='**********')"
 
-    def headers(self, method: str, path_and_query: str, timestamp_ms: int | None = None) -> dict[str, str]:
+    def headers(
+        self, method: str, path_and_query: str, timestamp_ms: int | None = None
+    ) -> dict[str, str]:
         """Headers for one attempt, signed with a fresh timestamp unless one is given."""
         if timestamp_ms is None:
             timestamp_ms = time.time_ns() // 1_000_000

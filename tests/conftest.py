@@ -1,0 +1,40 @@
+"""Shared test setup: the aioresponses/aiohttp 3.14 shim and a clean environment per test."""
+
+from __future__ import annotations
+
+import functools
+import types
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+
+# aioresponses 0.7.9 builds ClientResponse without the `stream_writer` argument that aiohttp 3.14
+# made required (https://github.com/pnuckowski/aioresponses/issues/289). aiohttp only reads
+# `stream_writer.output_size` when the request was already sent, so a stand-in with output_size 0
+# is enough. Test-only; remove once aioresponses ships a fix.
+_original_init = ClientResponse.__init__
+_NO_UPLOAD = types.SimpleNamespace(output_size=0)
+
+
+@functools.wraps(_original_init)
+def _init_with_stream_writer(self: ClientResponse, *args: Any, **kwargs: Any) -> None:
+    kwargs.setdefault("stream_writer", _NO_UPLOAD)
+    _original_init(self, *args, **kwargs)
+
+
+ClientResponse.__init__ = _init_with_stream_writer  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test sees the developer's credentials, .env, config file or secrets directory."""
+    for name in (
+        "THUMBSWEEP_ACCESS_KEY", "THUMBSWEEP_SECRET_KEY", "NCLOUD_ACCESS_KEY",
+        "NCLOUD_SECRET_KEY", "THUMBSWEEP_CONFIG", "THUMBSWEEP_SECRETS_DIR",
+    ):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("THUMBSWEEP_SECRETS_DIR", str(tmp_path_factory.mktemp("no-secrets") / "x"))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

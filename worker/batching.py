@@ -1,0 +1,86 @@
+"""Per-person grouping of jobs: de-duplicated ids in first-seen order, chunked into batches.
+
+Memory follows the number of unique ids, not the number of input rows: each person holds a
+compact array of 64-bit ids, and workspace names are interned.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# Below this many ids a linear scan of the C array is cheaper than a set; above it a set keeps
+# de-duplication O(1) for the rare person listed with thousands of ids.
+_SCAN_LIMIT = 256
+
+PersonKey = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PersonBatch:
+    """One request's worth of work: some of one person's ids."""
+
+    workspace: str
+    person_id: int
+    thumbnail_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run is about to do, before it does it."""
+
+    workspaces: int
+    persons: int
+    unique_ids: int
+    duplicates: int
+    requests: int
+
+
+class Batcher:
+    """Collects (workspace, person, ids) jobs in any order and yields per-person batches."""
+
+    def __init__(self) -> None:
+        self._ids: dict[PersonKey, array[int]] = {}
+        self._large: dict[PersonKey, set[int]] = {}
+        self._workspaces: dict[str, str] = {}
+        self.unique_ids = 0
+        self.duplicates = 0
+
+    def add(self, workspace: str, person_id: int, thumbnail_ids: tuple[int, ...]) -> None:
+        """Record a job's ids for its person, dropping ids already recorded for that person."""
+        workspace = self._workspaces.setdefault(workspace, sys.intern(workspace))
+        key = (workspace, person_id)
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self._ids[key] = array("q")
+        seen = self._large.get(key)
+        for thumbnail_id in thumbnail_ids:
+            if (thumbnail_id in seen) if seen is not None else (thumbnail_id in ids):
+                self.duplicates += 1
+                continue
+            ids.append(thumbnail_id)
+            self.unique_ids += 1
+            if seen is not None:
+                seen.add(thumbnail_id)
+            elif len(ids) > _SCAN_LIMIT:
+                seen = self._large[key] = set(ids)
+
+    def plan(self, max_ids_per_request: int) -> Plan:
+        """Counts of the work: the requests are exactly the sum of ceil(ids / max) per person."""
+        requests = sum(-(-len(ids) // max_ids_per_request) for ids in self._ids.values())
+        return Plan(
+            workspaces=len(self._workspaces),
+            persons=len(self._ids),
+            unique_ids=self.unique_ids,
+            duplicates=self.duplicates,
+            requests=requests,
+        )
+
+    def batches(self, max_ids_per_request: int) -> Iterator[PersonBatch]:
+        """Batches in the order persons were first seen, each of at most `max_ids_per_request`."""
+        for (workspace, person_id), ids in self._ids.items():
+            for start in range(0, len(ids), max_ids_per_request):
+                chunk = tuple(ids[start : start + max_ids_per_request])
+                yield PersonBatch(workspace, person_id, chunk)

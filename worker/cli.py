@@ -1,0 +1,128 @@
+"""The `thumbsweep` command: argv → Settings → pipeline → exit code. Thin by design."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from worker import __version__
+from worker.errors import ThumbsweepError
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
+EXIT_SIGINT = 130
+
+log = logging.getLogger("thumbsweep")
+
+# (flag, settings field, type, help); every one is also THUMBSWEEP_<FIELD> and a TOML key.
+_RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--format", "format", str, "input format: auto, csv or jsonl (default: auto)"),
+    ("--delimiter", "delimiter", str, "CSV delimiter: ',' ';' or tab (default: ',')"),
+    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to "
+     "(default: thumbsweep-ledger.jsonl)"),
+    ("--base-url", "base_url", str, "API base URL (default: https://mi.apigw.ntruss.com)"),
+    ("--concurrency", "concurrency", int, "most requests in flight at once (default: 8)"),
+    ("--rate", "rate", float, "most requests started per second, 0 = no limit (default: 0)"),
+    ("--max-ids-per-request", "max_ids_per_request", int, "ids per request (default: 100)"),
+    ("--max-attempts", "max_attempts", int, "attempts per request, first included (default: 6)"),
+    ("--timeout", "timeout", float, "seconds for one attempt (default: 30)"),
+    ("--backoff-initial", "backoff_initial", float, "first backoff window, s (default: 0.5)"),
+    ("--backoff-max", "backoff_max", float, "largest backoff window, s (default: 30)"),
+    ("--retry-after-max", "retry_after_max", float, "cap on a Retry-After, s (default: 60)"),
+)  # fmt: skip
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thumbsweep",
+        description="Remove NAVER Cloud Media Intelligence person thumbnails in bulk.",
+    )
+    parser.add_argument("--version", action="version", version=f"thumbsweep {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="remove the thumbnails listed in a CSV or JSON Lines input",
+        description="Remove the thumbnails listed in INPUT; write one ledger record per batch.",
+        argument_default=argparse.SUPPRESS,
+    )
+    run.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
+    for flag, dest, kind, text in _RUN_OPTIONS:
+        run.add_argument(flag, dest=dest, type=kind, help=text)
+    run.add_argument(
+        "--dry-run", dest="dry_run", action="store_true",
+        help="validate, batch and write dry_run records; send nothing; needs no credentials",
+    )  # fmt: skip
+    run.add_argument("--config", type=Path, help="TOML settings file "
+                     "(default: config/thumbsweep.toml if present)")  # fmt: skip
+    run.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    run.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
+
+    from worker.emulator import add_emulator_arguments
+
+    emulate = commands.add_parser(
+        "emulate",
+        help="serve a local Media Intelligence endpoint for tests and demos",
+        description="Serve a local Media Intelligence endpoint (in memory) until interrupted.",
+    )
+    add_emulator_arguments(emulate)
+    return parser
+
+
+def _configure_logging(level: str, verbose: int, quiet: int) -> None:
+    levels = ["DEBUG", "INFO", "WARNING", "ERROR"]
+    index = min(max(levels.index(level) - verbose + quiet, 0), len(levels) - 1)
+    logging.basicConfig(
+        level=levels[index],
+        format="%(asctime)s thumbsweep %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+        stream=sys.stderr,
+    )
+    # aiohttp's own loggers would print request URLs; keep them quiet unless debugging.
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from worker.pipeline import run
+    from worker.settings import load_credentials, load_settings
+    from worker.summary import render_summary
+
+    overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
+    if getattr(args, "dry_run", False):
+        overrides["dry_run"] = True
+    settings = load_settings(overrides, getattr(args, "config", None))
+    _configure_logging(settings.log_level, args.verbose, args.quiet)
+    credentials = None if settings.dry_run else load_credentials().require()
+    result = asyncio.run(run(settings, args.input, credentials))
+    print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
+    if result.stop_reason:
+        print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+    return result.exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `thumbsweep` console script and of `python -m worker`."""
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "emulate":
+            from worker.emulator import emulate_main
+
+            return emulate_main(args)
+        return _run_command(args)
+    except ThumbsweepError as exc:
+        print(f"thumbsweep: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("thumbsweep: interrupted", file=sys.stderr)
+        return EXIT_SIGINT
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
+        log.debug("internal error", exc_info=True)
+        print(
+            f"thumbsweep: internal error ({type(exc).__name__}); rerun with -v for details",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,171 @@
+"""The results ledger: one complete line per batch or invalid row, appended as outcomes arrive.
+
+JSON Lines by default; a path ending `.csv` gives CSV with the same columns (lists joined by
+`;`, cells that a spreadsheet would run as formulas prefixed with `'`). Each record reaches the
+operating system in one `write` as soon as it is known; the file is fsynced when closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from worker.errors import ConfigError
+
+Status = Literal["deleted", "failed", "skipped", "invalid", "dry_run"]
+STATUSES: tuple[Status, ...] = ("deleted", "failed", "skipped", "invalid", "dry_run")
+
+REQUEST_FIELDS = (
+    "ts",
+    "run_id",
+    "workspace",
+    "person_id",
+    "thumbnail_ids",
+    "status",
+    "http_status",
+    "code",
+    "message",
+    "attempts",
+    "elapsed_ms",
+    "remaining_thumbnail_ids",
+    "primary_thumbnail_id",
+)
+INVALID_FIELDS = ("ts", "run_id", "status", "line", "error")
+CSV_COLUMNS = (*REQUEST_FIELDS, "line", "error")
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def utc_now_iso() -> str:
+    """The current time as ISO 8601 UTC with milliseconds, e.g. 2026-11-24T14:01:02.123Z."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """What happened to one batch of ids, or why one input row was refused."""
+
+    run_id: str
+    status: Status
+    workspace: str | None = None
+    person_id: int | None = None
+    thumbnail_ids: tuple[int, ...] = ()
+    http_status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    attempts: int = 0
+    elapsed_ms: int | None = None
+    remaining_thumbnail_ids: tuple[int, ...] | None = None
+    primary_thumbnail_id: int | None = None
+    line: int | None = None
+    error: str | None = None
+
+    def as_dict(self, ts: str) -> dict[str, Any]:
+        """The record's fields in ledger order: request fields, or line and error if invalid."""
+        if self.status == "invalid":
+            return {"ts": ts, "run_id": self.run_id, "status": self.status,
+                    "line": self.line, "error": self.error}  # fmt: skip
+        return {
+            "ts": ts,
+            "run_id": self.run_id,
+            "workspace": self.workspace,
+            "person_id": self.person_id,
+            "thumbnail_ids": list(self.thumbnail_ids),
+            "status": self.status,
+            "http_status": self.http_status,
+            "code": self.code,
+            "message": self.message,
+            "attempts": self.attempts,
+            "elapsed_ms": self.elapsed_ms,
+            "remaining_thumbnail_ids": (
+                None if self.remaining_thumbnail_ids is None else list(self.remaining_thumbnail_ids)
+            ),
+            "primary_thumbnail_id": self.primary_thumbnail_id,
+        }
+
+
+def _json_line(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(item) for item in value)
+    text = str(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def _csv_line(values: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+class Ledger:
+    """An append-only results file; opened when the run is about to produce its first record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.is_csv = path.suffix.lower() == ".csv"
+        self._fd: int | None = None
+
+    def open(self) -> None:
+        """Open for appending (never truncating); mend a torn last line; write a CSV header."""
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot open ledger '{self.path}': {exc.strerror}") from None
+        self._fd = fd
+        size = os.fstat(fd).st_size
+        if size == 0:
+            if self.is_csv:
+                self._write(_csv_line(list(CSV_COLUMNS)))
+            return
+        with self.path.open("rb") as existing:
+            if self.is_csv:
+                header = existing.readline().decode("utf-8", "replace").strip()
+                if header != ",".join(CSV_COLUMNS):
+                    self.close()
+                    raise ConfigError(
+                        f"ledger '{self.path}' exists with other columns; choose another --ledger"
+                    )
+            existing.seek(size - 1)
+            torn = existing.read(1) != b"\n"
+        if torn:
+            # A crash left half a line: end it so our records start on a line of their own.
+            self._write("\n")
+
+    def write(self, record: LedgerRecord) -> None:
+        """Append one record as one complete line, in a single write."""
+        fields = record.as_dict(utc_now_iso())
+        if self.is_csv:
+            self._write(_csv_line([_csv_cell(fields.get(name)) for name in CSV_COLUMNS]))
+        else:
+            self._write(_json_line(fields))
+
+    def _write(self, text: str) -> None:
+        if self._fd is None:
+            raise RuntimeError("ledger is not open")
+        data = text.encode("utf-8")
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+    def close(self) -> None:
+        """Flush to stable storage and close; safe to call twice."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

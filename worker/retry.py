@@ -1,0 +1,118 @@
+"""Which attempts are retried, and how long to wait between them (tenacity).
+
+Connection errors, timeouts, 429, 500, 502, 503 and 504 are retried up to `max_attempts`, with
+full-jitter exponential backoff (a random wait in [0, min(cap, initial * 2**n)]). A Retry-After
+from the API is honoured instead, capped. A tripped guard stops further attempts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_result,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from worker.client import Outcome
+
+
+class Guard:
+    """A run-wide stop: once tripped, no new attempt starts."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    @property
+    def tripped(self) -> bool:
+        """True once a stop was requested."""
+        return self.reason is not None
+
+    def trip(self, reason: str) -> None:
+        """Stop the run; the first reason given is kept."""
+        if self.reason is None:
+            self.reason = reason
+
+
+class _StopWhenGuardTripped(stop_base):
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._guard.tripped
+
+
+class _RetryAfterOrFullJitter(wait_base):
+    """Retry-After when the last response carried one (capped), full jitter otherwise."""
+
+    def __init__(self, initial: float, cap: float, retry_after_cap: float) -> None:
+        self._jitter = wait_random_exponential(multiplier=initial, max=cap)
+        self._retry_after_cap = retry_after_cap
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        last = retry_state.outcome
+        if last is not None and not last.failed:
+            outcome = last.result()
+            if isinstance(outcome, Outcome) and outcome.retry_after is not None:
+                return min(outcome.retry_after, self._retry_after_cap)
+        if self._jitter.multiplier <= 0:
+            return 0.0
+        return float(self._jitter(retry_state))
+
+
+def _last_outcome(retry_state: RetryCallState) -> Outcome:
+    """When attempts run out (or the guard trips), the batch ends with its last outcome."""
+    assert retry_state.outcome is not None
+    result = retry_state.outcome.result()
+    assert isinstance(result, Outcome)
+    return result
+
+
+class RetryPolicy:
+    """Runs one batch's attempts under the retry rules."""
+
+    def __init__(
+        self,
+        max_attempts: int,
+        guard: Guard,
+        backoff_initial: float,
+        backoff_max: float,
+        retry_after_max: float,
+        on_retry: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self._max_attempts = max_attempts
+        self._guard = guard
+        self._wait = _RetryAfterOrFullJitter(backoff_initial, backoff_max, retry_after_max)
+        self._on_retry = on_retry
+
+    def _before_sleep(self, retry_state: RetryCallState) -> None:
+        if self._on_retry is not None:
+            self._on_retry(_last_outcome(retry_state))
+
+    async def run(self, attempt: Callable[[], Awaitable[Outcome]]) -> tuple[Outcome, int]:
+        """The batch's final outcome and the number of attempts made."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._max_attempts) | _StopWhenGuardTripped(self._guard),
+            wait=self._wait,
+            retry=retry_if_result(lambda outcome: outcome.retryable),
+            retry_error_callback=_last_outcome,
+            before_sleep=self._before_sleep,
+        )
+        attempts = 0
+
+        async def counted() -> Outcome:
+            nonlocal attempts
+            outcome = await attempt()
+            if outcome.sent:
+                attempts += 1
+            return outcome
+
+        final: Outcome = await retrying(counted)
+        return final, attempts

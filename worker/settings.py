@@ -1,0 +1,189 @@
+"""Run settings and credentials, from CLI > environment > .env > TOML file > defaults.
+
+Credentials are a separate model that reads only the environment, `.env` and a secrets
+directory, so they can never come from a flag or from a TOML file that may be committed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from worker.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
+DELIMITER_NAMES = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t"}
+
+InputFormat = Literal["auto", "csv", "jsonl"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Every option of `thumbsweep run`; each is also THUMBSWEEP_<NAME> and a TOML key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="THUMBSWEEP_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    format: InputFormat = "auto"
+    delimiter: str = ","
+    ledger: Path = Path("thumbsweep-ledger.jsonl")
+    base_url: str = "https://mi.apigw.ntruss.com"
+    concurrency: int = Field(8, ge=1, le=1024)
+    rate: float = Field(0.0, ge=0)
+    max_ids_per_request: int = Field(100, ge=1, le=10_000)
+    max_attempts: int = Field(6, ge=1, le=100)
+    timeout: float = Field(30.0, gt=0)
+    dry_run: bool = False
+    log_level: LogLevel = "INFO"
+    backoff_initial: float = Field(0.5, ge=0)
+    backoff_max: float = Field(30.0, ge=0)
+    retry_after_max: float = Field(60.0, ge=0)
+
+    @field_validator("delimiter")
+    @classmethod
+    def _known_delimiter(cls, value: str) -> str:
+        try:
+            return DELIMITER_NAMES[value]
+        except KeyError:
+            raise ValueError("must be ',', ';' or tab") from None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or "?" in value:
+            raise ValueError("must be an http:// or https:// URL without a query string")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """CLI values (passed as init arguments) win, then env, then .env, then TOML."""
+        toml_values = _TOML_VALUES.get(settings_cls, {})
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            InitSettingsSource(settings_cls, init_kwargs=toml_values),
+        )
+
+
+# The TOML values for the Settings class being built; set by load_settings just before
+# construction (a CLI builds one Settings per process).
+_TOML_VALUES: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+def _secrets_dir() -> Path | None:
+    path = Path(os.environ.get("THUMBSWEEP_SECRETS_DIR", str(DEFAULT_SECRETS_DIR)))
+    return path if path.is_dir() else None
+
+
+class Credentials(BaseSettings):
+    """The API key pair: environment, `.env` or a secrets directory only."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    access_key: str | None = Field(
+        None, validation_alias=AliasChoices("THUMBSWEEP_ACCESS_KEY", "NCLOUD_ACCESS_KEY")
+    )
+    secret_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("THUMBSWEEP_SECRET_KEY", "NCLOUD_SECRET_KEY")
+    )
+
+    @field_validator("access_key", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    def require(self) -> tuple[str, SecretStr]:
+        """The key pair, or a ConfigError that says which variable is missing."""
+        if self.access_key is None or self.secret_key is None:
+            missing = []
+            if self.access_key is None:
+                missing.append("THUMBSWEEP_ACCESS_KEY (or NCLOUD_ACCESS_KEY)")
+            if self.secret_key is None:
+                missing.append("THUMBSWEEP_SECRET_KEY (or NCLOUD_SECRET_KEY)")
+            raise ConfigError(
+                "missing credentials: set "
+                + " and ".join(missing)
+                + " in the environment, a .env file or the secrets directory"
+            )
+        return self.access_key, self.secret_key
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Settings from a TOML file, with unknown keys and credentials refused."""
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file '{path}': {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from None
+    leaked = CREDENTIAL_KEYS & values.keys()
+    if leaked:
+        raise ConfigError(
+            f"config file '{path}' holds {', '.join(sorted(leaked))}: credentials belong in the "
+            "environment, a .env file or the secrets directory, never in the TOML file"
+        )
+    unknown = sorted(values.keys() - Settings.model_fields.keys())
+    if unknown:
+        raise ConfigError(f"config file '{path}' has unknown keys: {', '.join(unknown)}")
+    return values
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(overrides: dict[str, Any], config_path: Path | None) -> Settings:
+    """Build Settings from CLI overrides and the TOML file (explicit, or the default if present)."""
+    if config_path is None:
+        env_path = os.environ.get("THUMBSWEEP_CONFIG")
+        if env_path:
+            config_path = Path(env_path)
+        elif DEFAULT_CONFIG_PATH.is_file():
+            config_path = DEFAULT_CONFIG_PATH
+    _TOML_VALUES[Settings] = read_toml(config_path) if config_path is not None else {}
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings: {_describe(exc)}") from None
+    finally:
+        _TOML_VALUES.pop(Settings, None)
+
+
+def load_credentials() -> Credentials:
+    """The key pair from the environment, `.env` and the secrets directory."""
+    try:
+        return Credentials(_secrets_dir=_secrets_dir())
+    except ValidationError as exc:
+        raise ConfigError(f"invalid credentials: {_describe(exc)}") from None

@@ -1,0 +1,87 @@
+"""Counters of a run and the end-of-run summary printed on stderr."""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+
+from worker.ledger import STATUSES, LedgerRecord
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of already sorted values (0.0 when there are none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, round(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass
+class RunStats:
+    """What a run did: ids and ledger records by status, attempts, retries and latencies."""
+
+    ids: Counter[str] = field(default_factory=Counter)
+    requests: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    retries: int = 0
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    started: float = field(default_factory=time.perf_counter)
+    sending_started: float | None = None
+    finished: float | None = None
+    ledger_path: str = ""
+
+    def count(self, record: LedgerRecord) -> None:
+        """Count one ledger record (a batch, or an invalid row)."""
+        self.requests[record.status] += 1
+        self.ids[record.status] += len(record.thumbnail_ids)
+
+    def record_attempt(self, latency: float) -> None:
+        """Count one HTTP attempt and its latency in seconds."""
+        self.attempts += 1
+        self.latencies.append(latency)
+
+    def start_sending(self) -> None:
+        """Mark the moment the first request may start."""
+        self.sending_started = time.perf_counter()
+
+    def finish(self) -> None:
+        """Mark the end of the run."""
+        self.finished = time.perf_counter()
+
+    @property
+    def wall_seconds(self) -> float:
+        """Seconds from start to finish (or to now)."""
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def requests_per_second(self) -> float:
+        """HTTP attempts per second while sending."""
+        if self.sending_started is None or not self.attempts:
+            return 0.0
+        seconds = (self.finished or time.perf_counter()) - self.sending_started
+        return self.attempts / seconds if seconds > 0 else 0.0
+
+
+def _by_status(counts: Counter[str]) -> str:
+    shown = [f"{status} {counts[status]}" for status in STATUSES if counts[status]]
+    return ", ".join(shown) or "none"
+
+
+def render_summary(run_id: str, stats: RunStats, stop_reason: str | None) -> str:
+    """The multi-line summary: ids and requests by status, retries, speed, latency, ledger."""
+    ordered = sorted(stats.latencies)
+    lines = [
+        f"thumbsweep run {run_id} {'stopped' if stop_reason else 'finished'} "
+        f"in {stats.wall_seconds:.2f} s",
+        f"  ids:      {_by_status(stats.ids)}",
+        f"  requests: {_by_status(stats.requests)}",
+        f"  attempts: {stats.attempts} ({stats.retries} retries), "
+        f"{stats.requests_per_second:.1f} requests/s, latency p50 "
+        f"{percentile(ordered, 0.50) * 1000:.0f} ms, p95 {percentile(ordered, 0.95) * 1000:.0f} ms",
+        f"  ledger:   {stats.ledger_path}",
+    ]
+    if stop_reason:
+        lines.append(f"  stopped:  {stop_reason}")
+    return "\n".join(lines)
