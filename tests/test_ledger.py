@@ -1,0 +1,102 @@
+"""The results ledger: JSON Lines and CSV records, appending, torn lines, formula safety."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from worker.errors import ConfigError
+from worker.ledger import CSV_COLUMNS, INVALID_FIELDS, REQUEST_FIELDS, Ledger, LedgerRecord
+
+DELETED = LedgerRecord(
+    run_id="r1", status="deleted", workspace="w", person_id=7, thumbnail_ids=(1, 2),
+    http_status=200, code="0", message="success", attempts=1, elapsed_ms=12,
+    remaining_thumbnail_ids=(9,), primary_thumbnail_id=9,
+)  # fmt: skip
+INVALID = LedgerRecord(run_id="r1", status="invalid", line=4, error="bad id 'x'")
+
+
+def write_all(path: Path, *records: LedgerRecord) -> None:
+    """Open, write and close a ledger."""
+    ledger = Ledger(path)
+    ledger.open()
+    for record in records:
+        ledger.write(record)
+    ledger.close()
+
+
+def test_jsonl_has_documented_fields(tmp_path: Path) -> None:
+    """Request records carry the request fields; invalid ones carry line and error instead."""
+    path = tmp_path / "l.jsonl"
+    write_all(path, DELETED, INVALID)
+    first, second = (json.loads(line) for line in path.read_text().splitlines())
+    assert tuple(first) == REQUEST_FIELDS
+    assert first["thumbnail_ids"] == [1, 2]
+    assert first["remaining_thumbnail_ids"] == [9]
+    assert first["ts"].endswith("Z")
+    assert tuple(second) == INVALID_FIELDS
+    assert second["line"] == 4
+
+
+def test_appends_never_truncates(tmp_path: Path) -> None:
+    """A second run appends to the same ledger."""
+    path = tmp_path / "l.jsonl"
+    write_all(path, DELETED)
+    write_all(path, INVALID)
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_torn_last_line_is_ended_before_appending(tmp_path: Path) -> None:
+    """A half-written line from a crash does not swallow the next record."""
+    path = tmp_path / "l.jsonl"
+    path.write_text('{"ts": "half')
+    write_all(path, DELETED)
+    lines = path.read_text().splitlines()
+    assert lines[0] == '{"ts": "half'
+    assert json.loads(lines[1])["status"] == "deleted"
+
+
+def test_csv_same_columns_lists_joined_and_header_once(tmp_path: Path) -> None:
+    """The CSV ledger has one header, the same columns, and lists joined by ';'."""
+    path = tmp_path / "l.csv"
+    write_all(path, DELETED)
+    write_all(path, INVALID)
+    rows = list(csv.reader(path.read_text().splitlines()))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 3
+    deleted = dict(zip(rows[0], rows[1], strict=True))
+    assert deleted["thumbnail_ids"] == "1;2"
+    assert deleted["status"] == "deleted"
+    invalid = dict(zip(rows[0], rows[2], strict=True))
+    assert (invalid["line"], invalid["status"]) == ("4", "invalid")
+
+
+def test_csv_cells_are_safe_from_formula_injection(tmp_path: Path) -> None:
+    """Text cells that a spreadsheet would evaluate are prefixed with a quote."""
+    path = tmp_path / "l.csv"
+    evil = LedgerRecord(
+        run_id="r", status="failed", workspace="=HYPERLINK(1)", person_id=1,
+        thumbnail_ids=(1,), message="@SUM(A1)",
+    )  # fmt: skip
+    write_all(path, evil, LedgerRecord(run_id="r", status="invalid", line=2, error="-1+1"))
+    rows = list(csv.DictReader(path.read_text().splitlines()))
+    assert rows[0]["workspace"] == "'=HYPERLINK(1)"
+    assert rows[0]["message"] == "'@SUM(A1)"
+    assert rows[1]["error"] == "'-1+1"
+
+
+def test_csv_with_foreign_header_is_refused(tmp_path: Path) -> None:
+    """Appending to a CSV with other columns is a clear configuration error."""
+    path = tmp_path / "l.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match="other columns"):
+        Ledger(path).open()
+
+
+def test_unwritable_ledger_is_a_config_error(tmp_path: Path) -> None:
+    """A ledger in a missing directory fails with one clear line."""
+    with pytest.raises(ConfigError, match="cannot open ledger"):
+        Ledger(tmp_path / "missing" / "l.jsonl").open()

@@ -1,0 +1,99 @@
+"""Retry rules (which outcomes, how many attempts, Retry-After) and the rate limiter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from worker.client import Outcome
+from worker.retry import Guard, RetryPolicy
+from worker.throttle import RateLimiter
+
+RETRYABLE = Outcome(deleted=False, http_status=503, retryable=True, message="busy")
+FINAL = Outcome(deleted=False, http_status=400, message="bad")
+DONE = Outcome(deleted=True, http_status=200, code="0")
+
+
+def scripted(*outcomes: Outcome) -> tuple[list[Outcome], Callable[[], Awaitable[Outcome]]]:
+    """An attempt function that returns the given outcomes in order."""
+    calls: list[Outcome] = []
+    pending = list(outcomes)
+
+    async def attempt() -> Outcome:
+        outcome = pending.pop(0)
+        calls.append(outcome)
+        return outcome
+
+    return calls, attempt
+
+
+async def test_retries_until_success() -> None:
+    """Retryable outcomes are retried; the first success ends the batch."""
+    calls, attempt = scripted(RETRYABLE, RETRYABLE, DONE)
+    retried: list[Outcome] = []
+    policy = RetryPolicy(6, Guard(), 0, 0, 0, on_retry=retried.append)
+    outcome, attempts = await policy.run(attempt)
+    assert outcome is DONE
+    assert attempts == 3
+    assert calls == [RETRYABLE, RETRYABLE, DONE]
+    assert len(retried) == 2
+
+
+async def test_gives_up_after_max_attempts_with_last_outcome() -> None:
+    """After max_attempts the last outcome is returned, not an exception."""
+    calls, attempt = scripted(*[RETRYABLE] * 10)
+    outcome, attempts = await RetryPolicy(4, Guard(), 0, 0, 0).run(attempt)
+    assert outcome is RETRYABLE
+    assert attempts == 4 == len(calls)
+
+
+async def test_final_outcome_is_not_retried() -> None:
+    """A non-retryable failure ends the batch at once."""
+    calls, attempt = scripted(FINAL, DONE)
+    outcome, attempts = await RetryPolicy(6, Guard(), 0, 0, 0).run(attempt)
+    assert outcome is FINAL
+    assert attempts == 1
+    assert calls == [FINAL]
+
+
+async def test_tripped_guard_stops_retries() -> None:
+    """Once the guard trips, no further attempt is made."""
+    guard = Guard()
+    calls, attempt = scripted(RETRYABLE, RETRYABLE, DONE)
+    guard.trip("auth")
+    outcome, attempts = await RetryPolicy(6, guard, 0, 0, 0).run(attempt)
+    assert outcome is RETRYABLE
+    assert attempts == 1
+    assert calls == [RETRYABLE]
+
+
+async def test_retry_after_is_honoured_and_capped() -> None:
+    """A Retry-After delays the next attempt by that long, but never beyond the cap."""
+    throttled = Outcome(deleted=False, http_status=429, retryable=True, retry_after=0.3)
+    _, attempt = scripted(throttled, DONE)
+    started = time.perf_counter()
+    await RetryPolicy(3, Guard(), 0, 0, retry_after_max=10).run(attempt)
+    assert time.perf_counter() - started >= 0.29
+    long_wait = Outcome(deleted=False, http_status=429, retryable=True, retry_after=3600)
+    _, attempt = scripted(long_wait, DONE)
+    started = time.perf_counter()
+    await RetryPolicy(3, Guard(), 0, 0, retry_after_max=0.05).run(attempt)
+    assert time.perf_counter() - started < 1.0
+
+
+async def test_rate_limiter_spaces_request_starts() -> None:
+    """With rate R, N acquisitions take at least (N-1)/R seconds."""
+    limiter = RateLimiter(50)
+    started = time.perf_counter()
+    await asyncio.gather(*(limiter.acquire() for _ in range(11)))
+    assert time.perf_counter() - started >= 10 / 50 - 0.01
+
+
+async def test_rate_zero_means_no_limit() -> None:
+    """A rate of 0 never waits."""
+    limiter = RateLimiter(0)
+    started = time.perf_counter()
+    for _ in range(1000):
+        await limiter.acquire()
+    assert time.perf_counter() - started < 0.5
