@@ -281,6 +281,11 @@ async def _send(
     async with aiohttp.ClientSession(
         connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
     ) as session:
+        # aiohttp silently resends an idempotent request once when a pooled connection breaks.
+        # Every request must be an attempt that the retry policy counts and backs off (and that
+        # the ledger's `attempts` reports), so that hidden resend is switched off, as aiohttp's
+        # own test client does.
+        session._retry_connection = False
         api = ThumbnailApi(
             session, settings.base_url, Signer(access_key, secret_key), settings.timeout
         )

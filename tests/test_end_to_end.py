@@ -1,0 +1,277 @@
+"""The whole pipeline against the emulator over real sockets: what reached the API, the ledger."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from worker.emulator import Emulator, EmulatorConfig, Fault, FaultPlan, RequestInfo
+from worker.pipeline import RunResult, run
+from worker.settings import load_settings
+
+ACCESS_KEY = "e2e-access"
+SECRET_KEY = "e2e-secret-never-printed-5150"
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """A running emulator that accepts the test credentials."""
+    async with Emulator(EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY)) as served:
+        yield served
+
+
+async def sweep(
+    emulator: Emulator, tmp_path: Path, text: str, name: str = "in.csv", **overrides: Any
+) -> tuple[RunResult, list[dict[str, Any]]]:
+    """Run thumbsweep on `text` against the emulator; return the result and the ledger."""
+    source = tmp_path / name
+    source.write_text(text)
+    ledger = tmp_path / "ledger.jsonl"
+    settings = load_settings(
+        {
+            "base_url": emulator.base_url,
+            "ledger": ledger,
+            "backoff_initial": 0.01,
+            "backoff_max": 0.05,
+            **overrides,
+        },
+        None,
+    )
+    result = await run(settings, str(source), (ACCESS_KEY, SecretStr(SECRET_KEY)))
+    records = (
+        [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
+    )
+    return result, records
+
+
+def csv_rows(rows: list[tuple[str, int, int]]) -> str:
+    """A CSV input with one id per row."""
+    return "workspace,person_id,thumbnail_id\n" + "".join(f"{w},{p},{t}\n" for w, p, t in rows)
+
+
+async def test_shuffled_duplicated_input_sends_exact_requests(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Shuffled, duplicated rows cost exactly sum(ceil(unique/max)) requests and delete every id."""
+    rng = random.Random(11)
+    wanted: dict[tuple[str, int], set[int]] = {}
+    rows: list[tuple[str, int, int]] = []
+    for person in range(1, 31):
+        workspace = f"ws{person % 3}"
+        ids = {person * 1000 + i for i in range(1, rng.randrange(2, 260))}
+        wanted[workspace, person] = ids
+        rows += [(workspace, person, i) for i in ids]
+        rows += [(workspace, person, i) for i in rng.sample(sorted(ids), len(ids) // 3)]
+    rng.shuffle(rows)
+    result, ledger = await sweep(emulator, tmp_path, csv_rows(rows), max_ids_per_request=100)
+    expected_requests = sum(math.ceil(len(ids) / 100) for ids in wanted.values())
+    assert emulator.stats.total_requests == expected_requests
+    assert len(ledger) == expected_requests
+    assert {record["status"] for record in ledger} == {"deleted"}
+    for (workspace, person), ids in wanted.items():
+        left = emulator.thumbnail_ids(workspace, person)
+        assert not ids & set(left)
+        assert len(left) == 1  # only the primary that nobody asked to remove
+    recorded = [i for record in ledger for i in record["thumbnail_ids"]]
+    assert len(recorded) == len(set(recorded)) == sum(len(ids) for ids in wanted.values())
+    assert result.exit_code == 0
+
+
+async def test_concurrency_bound_is_reached_and_never_exceeded(tmp_path: Path) -> None:
+    """With latency, requests in flight rise to --concurrency and never above it."""
+    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=40)
+    async with Emulator(config) as emulator:
+        rows = [("w", person, 1) for person in range(40)]
+        result, _ = await sweep(emulator, tmp_path, csv_rows(rows), concurrency=4)
+        assert emulator.stats.max_in_flight == 4
+        assert emulator.stats.total_requests == 40
+    assert result.exit_code == 0
+
+
+def first_attempt_fails(fault: Fault) -> FaultPlan:
+    """A fault plan that gives `fault` to each person's first request only."""
+
+    def plan(info: RequestInfo) -> Fault | None:
+        return fault if info.person_request_index == 0 else None
+
+    return plan
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("status", status=429),
+        Fault("status", status=500),
+        Fault("status", status=502),
+        Fault("status", status=503),
+        Fault("status", status=504),
+        Fault("drop_before"),
+        Fault("drop_after"),
+    ],
+    ids=["429", "500", "502", "503", "504", "drop-before", "drop-after"],
+)
+async def test_transient_failures_are_retried_to_success(
+    emulator: Emulator, tmp_path: Path, fault: Fault
+) -> None:
+    """A throttled, failing or dropped first attempt is retried and the ids end deleted."""
+    emulator.fault_plan = first_attempt_fails(fault)
+    rows = [("w", person, 7) for person in range(10)]
+    result, ledger = await sweep(emulator, tmp_path, csv_rows(rows))
+    assert emulator.stats.total_requests == 20
+    assert [record["status"] for record in ledger] == ["deleted"] * 10
+    assert {record["attempts"] for record in ledger} == {2}
+    assert result.stats.retries == 10
+    assert all(emulator.thumbnail_ids("w", person) and 7 not in emulator.thumbnail_ids("w", person)
+               for person in range(10))  # fmt: skip
+    assert result.exit_code == 0
+
+
+async def test_exhausted_retries_end_failed_with_exit_1(emulator: Emulator, tmp_path: Path) -> None:
+    """A batch that keeps getting 503 fails after --max-attempts, with a clear message."""
+    emulator.fault_plan = lambda info: Fault("status", status=503)
+    result, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]), max_attempts=3)
+    assert emulator.stats.total_requests == 3
+    (record,) = ledger
+    assert record["status"] == "failed"
+    assert record["http_status"] == 503
+    assert record["attempts"] == 3
+    assert record["message"].startswith("gave up after 3 attempts")
+    assert result.exit_code == 1
+
+
+async def test_timeout_is_retried(emulator: Emulator, tmp_path: Path) -> None:
+    """A response slower than --timeout is abandoned and retried."""
+    emulator.fault_plan = first_attempt_fails(Fault("delay", seconds=2.0))
+    result, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]), timeout=0.3)
+    assert ledger[0]["status"] == "deleted"
+    assert ledger[0]["attempts"] == 2
+    assert result.exit_code == 0
+
+
+async def test_retry_after_is_honoured(emulator: Emulator, tmp_path: Path) -> None:
+    """A 429 with Retry-After: 1 delays that batch's next attempt by about a second."""
+    emulator.fault_plan = first_attempt_fails(Fault("status", status=429, retry_after="1"))
+    _, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]))
+    assert ledger[0]["status"] == "deleted"
+    assert ledger[0]["elapsed_ms"] >= 950
+
+
+async def test_authentication_failure_stops_and_skips_the_rest(tmp_path: Path) -> None:
+    """A 401 stops new requests at once: the rest is recorded skipped and the exit code is 3."""
+    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key="another-secret", latency_ms=20)
+    async with Emulator(config) as emulator:
+        rows = [("w", person, 1) for person in range(50)]
+        result, ledger = await sweep(emulator, tmp_path, csv_rows(rows), concurrency=3)
+        assert emulator.stats.total_requests <= 3
+        assert emulator.stats.deletes_applied == 0
+    statuses = [record["status"] for record in ledger]
+    assert len(ledger) == 50
+    assert statuses.count("failed") == emulator.stats.total_requests
+    assert statuses.count("skipped") == 50 - emulator.stats.total_requests
+    assert {r["http_status"] for r in ledger if r["status"] == "failed"} == {401}
+    assert result.exit_code == 3
+    assert result.stop_reason is not None
+    assert "clock" in result.stop_reason
+
+
+async def test_invalid_rows_are_recorded_and_the_rest_is_sent(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Invalid rows get an invalid record with line and error; valid ones are deleted; exit 1."""
+    text = "workspace,person_id,thumbnail_id\nw,1,10\n,2,20\nw,x,30\nw,3,-4\nw,4,40\n"
+    result, ledger = await sweep(emulator, tmp_path, text)
+    invalid = [record for record in ledger if record["status"] == "invalid"]
+    assert [record["line"] for record in invalid] == [3, 4, 5]
+    assert all(set(record) == {"ts", "run_id", "status", "line", "error"} for record in invalid)
+    assert sorted(r["person_id"] for r in ledger if r["status"] == "deleted") == [1, 4]
+    assert emulator.stats.total_requests == 2
+    assert result.exit_code == 1
+
+
+async def test_dry_run_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
+    """A dry run writes one dry_run record per batch and sends no request."""
+    rows = [("w", person, i) for person in range(3) for i in range(1, 6)]
+    result, ledger = await sweep(
+        emulator, tmp_path, csv_rows(rows), dry_run=True, max_ids_per_request=2
+    )
+    assert emulator.stats.total_requests == 0
+    assert [record["status"] for record in ledger] == ["dry_run"] * 9
+    assert result.exit_code == 0
+
+
+async def test_deleted_record_holds_remaining_ids_but_no_urls(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The ledger keeps the ids left on the person and the primary, never a presigned URL."""
+    emulator.add_person("w", 9, [100, 101, 102, 103], primary=103)
+    _, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 9, 100), ("w", 9, 101)]))
+    (record,) = ledger
+    assert record["status"] == "deleted"
+    assert record["thumbnail_ids"] == [100, 101]
+    assert record["remaining_thumbnail_ids"] == [102, 103]
+    assert record["primary_thumbnail_id"] == 103
+    assert (record["http_status"], record["code"], record["attempts"]) == (200, "0", 1)
+    text = (tmp_path / "ledger.jsonl").read_text()
+    assert "X-Amz" not in text
+    assert "ncloudstorage" not in text
+
+
+async def test_last_thumbnail_refusal_is_a_final_failure(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Removing every thumbnail of a person is refused once, not retried, and recorded failed."""
+    emulator.add_person("w", 5, [1, 2])
+    result, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 5, 1), ("w", 5, 2)]))
+    (record,) = ledger
+    assert record["status"] == "failed"
+    assert record["http_status"] == 400
+    assert record["attempts"] == 1
+    assert emulator.thumbnail_ids("w", 5) == [1, 2]
+    assert result.exit_code == 1
+
+
+async def test_workspace_needing_percent_encoding(emulator: Emulator, tmp_path: Path) -> None:
+    """A workspace with a space, a slash and non-ASCII is encoded, signed and accepted."""
+    text = 'workspace,person_id,thumbnail_ids\n"team a/ü",3,"[31, 32]"\n'
+    result, ledger = await sweep(emulator, tmp_path, text)
+    assert ledger[0]["status"] == "deleted"
+    assert ledger[0]["workspace"] == "team a/ü"
+    assert emulator.stats.signature_failures == 0
+    assert emulator.thumbnail_ids("team a/ü", 3)
+    assert result.exit_code == 0
+
+
+async def test_json_lines_input(emulator: Emulator, tmp_path: Path) -> None:
+    """JSON Lines input with id lists and single ids is batched per person."""
+    text = (
+        '{"workspace": "w", "person_id": 1001, "thumbnail_ids": [1234, 1235]}\n'
+        '{"workspace": "w", "person_id": 1001, "thumbnail_id": 1236}\n'
+    )
+    result, ledger = await sweep(emulator, tmp_path, text, name="in.jsonl")
+    assert [record["thumbnail_ids"] for record in ledger] == [[1234, 1235, 1236]]
+    assert emulator.stats.total_requests == 1
+    assert result.exit_code == 0
+
+
+async def test_rate_limit_spaces_requests(emulator: Emulator, tmp_path: Path) -> None:
+    """With --rate 20, 11 requests cannot all start within half a second."""
+    rows = [("w", person, 1) for person in range(11)]
+    result, _ = await sweep(emulator, tmp_path, csv_rows(rows), rate=20, concurrency=11)
+    assert emulator.stats.total_requests == 11
+    assert result.stats.wall_seconds >= 10 / 20 - 0.02
+
+
+async def test_csv_ledger(emulator: Emulator, tmp_path: Path) -> None:
+    """--ledger x.csv writes the CSV ledger with one row per batch."""
+    ledger = tmp_path / "ledger.csv"
+    await sweep(emulator, tmp_path, csv_rows([("w", 1, 2), ("w", 2, 3)]), ledger=ledger)
+    lines = ledger.read_text().splitlines()
+    assert lines[0].startswith("ts,run_id,workspace,person_id,thumbnail_ids,status")
+    assert len(lines) == 3
