@@ -72,6 +72,8 @@ async def test_run_from_stdin_deletes_and_prints_summary(
     assert code == 0, err
     assert emulator.stats.total_requests == 2
     assert "ids:      deleted 6" in err
+    assert "requests: deleted 2" in err
+    assert "latency p50" in err
     assert str(ledger) in err
     records = [json.loads(line) for line in ledger.read_text().splitlines()]
     assert sorted(tuple(r["thumbnail_ids"]) for r in records) == [(1, 2, 3, 6), (4, 5)]
@@ -148,6 +150,8 @@ async def test_dry_run_needs_no_credentials(tmp_path: Path) -> None:
     assert code == 1, err
     statuses = [json.loads(line)["status"] for line in ledger.read_text().splitlines()]
     assert statuses == ["invalid", "dry_run"]
+    assert "invalid input rows: 1" in err
+    assert "ids:      dry_run 2" in err
 
 
 async def test_authentication_failure_exits_3_and_names_the_clock(tmp_path: Path) -> None:

@@ -97,6 +97,8 @@ def _run_command(args: argparse.Namespace) -> int:
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet)
     credentials = None if settings.dry_run else load_credentials().require()
+    if args.input == "-" and sys.stdin.isatty():
+        print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
     result = asyncio.run(run(settings, args.input, credentials))
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:

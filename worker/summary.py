@@ -65,7 +65,7 @@ class RunStats:
 
 
 def _by_status(counts: Counter[str]) -> str:
-    shown = [f"{status} {counts[status]}" for status in STATUSES if counts[status]]
+    shown = [f"{s} {counts[s]}" for s in STATUSES if counts[s] and s != "invalid"]
     return ", ".join(shown) or "none"
 
 
@@ -77,6 +77,7 @@ def render_summary(run_id: str, stats: RunStats, stop_reason: str | None) -> str
         f"in {stats.wall_seconds:.2f} s",
         f"  ids:      {_by_status(stats.ids)}",
         f"  requests: {_by_status(stats.requests)}",
+        f"  invalid input rows: {stats.requests['invalid']}",
         f"  attempts: {stats.attempts} ({stats.retries} retries), "
         f"{stats.requests_per_second:.1f} requests/s, latency p50 "
         f"{percentile(ordered, 0.50) * 1000:.0f} ms, p95 {percentile(ordered, 0.95) * 1000:.0f} ms",
