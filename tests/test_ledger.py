@@ -49,14 +49,18 @@ def test_appends_never_truncates(tmp_path: Path) -> None:
     assert len(path.read_text().splitlines()) == 2
 
 
-def test_torn_last_line_is_ended_before_appending(tmp_path: Path) -> None:
-    """A half-written line from a crash does not swallow the next record."""
+def test_torn_last_line_is_cut_off_before_appending(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A half-written line from a crash is dropped with a warning; complete lines stay."""
     path = tmp_path / "l.jsonl"
-    path.write_text('{"ts": "half')
+    write_all(path, INVALID)
+    with path.open("a") as handle:
+        handle.write('{"ts": "half')
     write_all(path, DELETED)
     lines = path.read_text().splitlines()
-    assert lines[0] == '{"ts": "half'
-    assert json.loads(lines[1])["status"] == "deleted"
+    assert [json.loads(line)["status"] for line in lines] == ["invalid", "deleted"]
+    assert "dropped a torn last line (12 bytes)" in caplog.text
 
 
 def test_csv_same_columns_lists_joined_and_header_once(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from worker.client import Outcome
-from worker.retry import Guard, RetryPolicy
+from worker.guards import Guard
+from worker.retry import RetryPolicy
 from worker.throttle import RateLimiter
 
 RETRYABLE = Outcome(deleted=False, http_status=503, retryable=True, message="busy")
@@ -15,12 +16,13 @@ FINAL = Outcome(deleted=False, http_status=400, message="bad")
 DONE = Outcome(deleted=True, http_status=200, code="0")
 
 
-def scripted(*outcomes: Outcome) -> tuple[list[Outcome], Callable[[], Awaitable[Outcome]]]:
+def scripted(*outcomes: Outcome) -> tuple[list[Outcome], Callable[[int], Awaitable[Outcome]]]:
     """An attempt function that returns the given outcomes in order."""
     calls: list[Outcome] = []
     pending = list(outcomes)
 
-    async def attempt() -> Outcome:
+    async def attempt(number: int) -> Outcome:
+        assert number == len(calls) + 1
         outcome = pending.pop(0)
         calls.append(outcome)
         return outcome
@@ -85,15 +87,17 @@ async def test_retry_after_is_honoured_and_capped() -> None:
 async def test_rate_limiter_spaces_request_starts() -> None:
     """With rate R, N acquisitions take at least (N-1)/R seconds."""
     limiter = RateLimiter(50)
+    guard = Guard()
     started = time.perf_counter()
-    await asyncio.gather(*(limiter.acquire() for _ in range(11)))
+    await asyncio.gather(*(limiter.acquire(guard) for _ in range(11)))
     assert time.perf_counter() - started >= 10 / 50 - 0.01
 
 
 async def test_rate_zero_means_no_limit() -> None:
     """A rate of 0 never waits."""
     limiter = RateLimiter(0)
+    guard = Guard()
     started = time.perf_counter()
     for _ in range(1000):
-        await limiter.acquire()
+        await limiter.acquire(guard)
     assert time.perf_counter() - started < 0.5

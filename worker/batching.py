@@ -1,5 +1,6 @@
 """Per-person grouping of jobs: de-duplicated ids in first-seen order, chunked into batches.
 
+With `--resume`, ids the ledger already records as deleted are left out.
 Memory follows the number of unique ids, not the number of input rows: each person holds a
 compact array of 64-bit ids, and workspace names are interned.
 """
@@ -36,12 +37,15 @@ class Plan:
     unique_ids: int
     duplicates: int
     requests: int
+    already_deleted: int = 0
 
 
 class Batcher:
     """Collects (workspace, person, ids) jobs in any order and yields per-person batches."""
 
-    def __init__(self) -> None:
+    def __init__(self, already_deleted: dict[PersonKey, set[int]] | None = None) -> None:
+        self._done = already_deleted or {}
+        self.already_deleted = 0
         self._ids: dict[PersonKey, array[int]] = {}
         self._large: dict[PersonKey, set[int]] = {}
         self._workspaces: dict[str, str] = {}
@@ -56,7 +60,11 @@ class Batcher:
         if ids is None:
             ids = self._ids[key] = array("q")
         seen = self._large.get(key)
+        done = self._done.get(key)
         for thumbnail_id in thumbnail_ids:
+            if done is not None and thumbnail_id in done:
+                self.already_deleted += 1
+                continue
             if (thumbnail_id in seen) if seen is not None else (thumbnail_id in ids):
                 self.duplicates += 1
                 continue
@@ -72,10 +80,11 @@ class Batcher:
         requests = sum(-(-len(ids) // max_ids_per_request) for ids in self._ids.values())
         return Plan(
             workspaces=len(self._workspaces),
-            persons=len(self._ids),
+            persons=sum(1 for ids in self._ids.values() if ids),
             unique_ids=self.unique_ids,
             duplicates=self.duplicates,
             requests=requests,
+            already_deleted=self.already_deleted,
         )
 
     def batches(self, max_ids_per_request: int) -> Iterator[PersonBatch]:

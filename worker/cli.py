@@ -33,6 +33,14 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--backoff-initial", "backoff_initial", float, "first backoff window, s (default: 0.5)"),
     ("--backoff-max", "backoff_max", float, "largest backoff window, s (default: 30)"),
     ("--retry-after-max", "retry_after_max", float, "cap on a Retry-After, s (default: 60)"),
+    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT, seconds to let requests in "
+     "flight finish (default: 10)"),
+    ("--breaker-min-batches", "breaker_min_batches", int, "finished batches before the "
+     "failure-rate breaker may trip (default: 100)"),
+    ("--max-failure-rate", "max_failure_rate", float, "stop (exit 3) when more than this share "
+     "of finished batches failed (default: 0.5)"),
+    ("--max-deletes", "max_deletes", int, "refuse (exit 3) an input with more unique ids "
+     "(default: no limit)"),
 )  # fmt: skip
 
 
@@ -56,6 +64,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", dest="dry_run", action="store_true",
         help="validate, batch and write dry_run records; send nothing; needs no credentials",
+    )  # fmt: skip
+    run.add_argument(
+        "--resume", dest="resume", action="store_true",
+        help="skip the ids the ledger already records as deleted; append to it",
     )  # fmt: skip
     run.add_argument("--config", type=Path, help="TOML settings file "
                      "(default: config/thumbsweep.toml if present)")  # fmt: skip
@@ -92,8 +104,9 @@ def _run_command(args: argparse.Namespace) -> int:
     from worker.summary import render_summary
 
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
-    if getattr(args, "dry_run", False):
-        overrides["dry_run"] = True
+    for flag in ("dry_run", "resume"):
+        if getattr(args, flag, False):
+            overrides[flag] = True
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet)
     credentials = None if settings.dry_run else load_credentials().require()

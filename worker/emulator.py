@@ -2,9 +2,12 @@
 
 It listens on a real socket (aiohttp.web), checks API Gateway v2 signatures against the raw
 path as sent on the wire, keeps persons and their thumbnails in memory, and can add latency and
-inject faults (gateway errors, proxy pages, dropped connections) either at random rates or
-deterministically through a test hook. Counters are kept on `Emulator.stats` and served on
-`GET /_emulator/stats` (unsigned). `thumbsweep emulate` runs it through `emulate_main`.
+inject faults (gateway errors, proxy pages, dropped or closed connections) either at random rates
+or deterministically through a test hook. Like a gateway quota it can also rate-limit signed
+requests with a token bucket (429, errorCode 420, no Retry-After), and it can close idle
+keep-alive connections after a timeout. Counters are kept on `Emulator.stats` and mostly served
+on `GET /_emulator/stats` (unsigned); what only tests need (per-id counts, the signatures seen)
+stays in-process. `thumbsweep emulate` runs it through `emulate_main`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import os
 import random
 import secrets
@@ -44,7 +48,7 @@ DROPPED = "dropped"  # key in `EmulatorStats.by_status` for connections closed w
 _GATEWAY_ERRORS = {
     401: ("200", "Authentication Failed"),
     404: ("300", "Not Found Exception"),
-    429: ("410", "Throttle Limited"),
+    429: ("410", "Throttle Limited"),  # what injected 429 faults send
     500: ("900", "Unexpected Error"),
     503: ("500", "Endpoint Error"),
     504: ("510", "Endpoint Timeout"),
@@ -54,6 +58,8 @@ _PROXY_PAGE = (
     "<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
+_RATE_LIMITED = ("420", "Rate Limited")  # the gateway's 429 when a key's rate is exceeded
+SIGNATURE_HEADER = "x-ncp-apigw-signature-v2"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ApiHandler = Callable[[web.Request, int], Awaitable[web.StreamResponse]]  # gets the request index
 
@@ -77,20 +83,44 @@ class EmulatorConfig:
     drop_rate: float = 0.0  # half dropped before the delete is applied, half after
     retry_after: str | None = None  # Retry-After value sent with random 429s, if any
     seed: int | None = None
+    rate_limit: float = 0.0  # signed API requests per second (token bucket); 0: no limit
+    rate_burst: float | None = None  # bucket capacity; None: max(1, rate_limit / 10)
+    keepalive_timeout: float | None = None  # idle keep-alive seconds; None: aiohttp's default
 
     def __post_init__(self) -> None:
         rates = (self.fault_429_rate, self.fault_5xx_rate, self.drop_rate)
         if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates) > 1.0:
             raise ValueError("fault rates must each be within 0..1 and add up to at most 1")
-        if self.latency_ms < 0:
+        if not self.latency_ms >= 0:
             raise ValueError("latency must not be negative")
+        if not (math.isfinite(self.rate_limit) and self.rate_limit >= 0):
+            raise ValueError("the rate limit must be a finite number of requests/s, 0 for none")
+        if self.rate_burst is not None and not (
+            math.isfinite(self.rate_burst) and self.rate_burst >= 1
+        ):
+            raise ValueError("the rate burst must be a finite number of at least 1")
+        if self.keepalive_timeout is not None and not (
+            math.isfinite(self.keepalive_timeout) and self.keepalive_timeout >= 0
+        ):
+            raise ValueError("the keep-alive timeout must be a finite number of seconds")
+
+    @property
+    def bucket_capacity(self) -> float:
+        """Tokens the rate-limit bucket holds when full (the largest burst let through)."""
+        if self.rate_burst is not None:
+            return self.rate_burst
+        return max(1.0, self.rate_limit / 10)
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected misbehaviour: an error status, a dropped connection, or extra delay."""
+    """One injected misbehaviour: an error status, a dropped connection, or extra delay.
 
-    kind: Literal["status", "drop_before", "drop_after", "delay"]
+    "close" answers normally (a removal is applied) and then closes the connection, so a
+    client's pooled keep-alive connection is gone for its next request.
+    """
+
+    kind: Literal["status", "drop_before", "drop_after", "delay", "close"]
     status: int = 503
     retry_after: str | None = None  # Retry-After header value, sent as given
     shape: Literal["gateway", "service", "text"] | None = None  # None: what the status implies
@@ -112,22 +142,72 @@ class RequestInfo:
 FaultPlan = Callable[[RequestInfo], Fault | None]
 
 
+_IN_PROCESS = {"in_process": True}  # field metadata: not served on /_emulator/stats
+
+
 @dataclass
 class EmulatorStats:
-    """Counters; everything but `per_person` is also served on /_emulator/stats."""
+    """Counters; the in-process ones (`per_person`, `per_id`, clock bookkeeping) are not
+    served on /_emulator/stats, all others are, plus `mean_in_flight`.
+
+    `in_flight` is tracked over time through `request_started` / `request_ended`, which take
+    the event loop's monotonic clock, giving `mean_in_flight`.
+    """
 
     total_requests: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
-    per_person: Counter[tuple[str, int]] = field(default_factory=Counter)
+    per_person: Counter[tuple[str, int]] = field(default_factory=Counter, metadata=_IN_PROCESS)
+    # (workspace, person_id, thumbnail_id) -> remove requests asking for it (as per_person counts)
+    per_id: Counter[tuple[str, int, int]] = field(default_factory=Counter, metadata=_IN_PROCESS)
     signature_failures: int = 0
+    rate_limited: int = 0  # 429s of the token bucket; also counted in by_status["429"]
     deletes_applied: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    in_flight_integral: float = field(default=0.0, metadata=_IN_PROCESS)  # request-seconds
+    first_start: float | None = field(default=None, metadata=_IN_PROCESS)  # loop clock
+    last_end: float | None = field(default=None, metadata=_IN_PROCESS)  # loop clock
+    last_change: float | None = field(default=None, metadata=_IN_PROCESS)  # loop clock
+
+    def request_started(self, now: float) -> None:
+        """One more request in flight from `now` on."""
+        self._advance(now)
+        if self.first_start is None:
+            self.first_start = now
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def request_ended(self, now: float) -> None:
+        """One request fewer in flight from `now` on."""
+        self._advance(now)
+        self.in_flight -= 1
+        self.last_end = now
+
+    def _advance(self, now: float) -> None:
+        """Add the time since the last change, weighted by the requests in flight during it."""
+        if self.last_change is not None:
+            self.in_flight_integral += self.in_flight * (now - self.last_change)
+        self.last_change = now
+
+    @property
+    def mean_in_flight(self) -> float:
+        """Requests in flight averaged over the time from the first start to the last end.
+
+        Exact once nothing is in flight; 0.0 before any request has ended.
+        """
+        if self.first_start is None or self.last_end is None:
+            return 0.0
+        span = self.last_end - self.first_start
+        return self.in_flight_integral / span if span > 0 else 0.0
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form served on the stats endpoint."""
         # not dataclasses.asdict: it rebuilds a Counter from (key, value) pairs, counting the pairs
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "per_person"}
+        served = {
+            f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("in_process")
+        }
+        served["mean_in_flight"] = self.mean_in_flight
+        return served
 
 
 @dataclass
@@ -178,7 +258,11 @@ class Emulator:
         self.fault_plan = fault_plan
         self.stats = EmulatorStats()
         self.persons: dict[tuple[str, int], Person] = {}
+        # every x-ncp-apigw-signature-v2 value received, valid or not (in-process only)
+        self.seen_signatures: list[str] = []
         self._rng = random.Random(self.config.seed)
+        self._tokens = self.config.bucket_capacity
+        self._tokens_at: float | None = None  # loop clock of the last refill
         self._primary_ids = count(9_000_000_000_000_000_000)
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -205,15 +289,21 @@ class Emulator:
         app = web.Application()
         app.router.add_get(STATS_PATH, self._stats)
         thumbs = API_PREFIX + "/person-thumbnail"
-        app.router.add_route("DELETE", thumbs, self._observed(self._remove))
-        app.router.add_post(thumbs + "/remove", self._observed(self._remove))
-        app.router.add_get(API_PREFIX, self._observed(self._get_person), allow_head=False)
-        app.router.add_route("*", "/{tail:.*}", self._observed(self._not_found))
+        app.router.add_route("DELETE", thumbs, self._observed(self._remove, signed=True))
+        app.router.add_post(thumbs + "/remove", self._observed(self._remove, signed=True))
+        get_person = self._observed(self._get_person, signed=True)
+        app.router.add_get(API_PREFIX, get_person, allow_head=False)
+        app.router.add_route("*", "/{tail:.*}", self._observed(self._not_found, signed=False))
         return app
 
     async def start(self) -> str:
         """Listen on the configured host and port (0: a free one); return the base URL."""
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        server_options: dict[str, Any] = {}
+        if self.config.keepalive_timeout is not None:
+            server_options["keepalive_timeout"] = self.config.keepalive_timeout
+        runner = web.AppRunner(
+            self.make_app(), access_log=None, shutdown_timeout=1.0, **server_options
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port)
         try:
@@ -240,26 +330,50 @@ class Emulator:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    def _observed(self, handler: ApiHandler) -> Handler:
-        """Wrap an API handler: number and count it, track requests in flight, add latency."""
+    def _observed(self, handler: ApiHandler, *, signed: bool) -> Handler:
+        """Wrap a handler: number and count it, track requests in flight, add latency.
+
+        For a `signed` route the gateway's part comes first: the signature check, then the
+        rate limit, whose 429 is answered at once (no latency, nothing applied).
+        """
 
         async def wrapper(request: web.Request) -> web.StreamResponse:
             stats = self.stats
+            loop = asyncio.get_running_loop()
             index = stats.total_requests
             stats.total_requests += 1
-            stats.in_flight += 1
-            stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+            self.seen_signatures.extend(request.headers.getall(SIGNATURE_HEADER, []))
+            stats.request_started(loop.time())
             try:
-                if self.config.latency_ms:
-                    await asyncio.sleep(self.config.latency_ms / 1000)
-                response = await handler(request, index)
+                denied = self._authenticate(request) if signed else None
+                if signed and denied is None and not self._take_token(loop.time()):
+                    stats.rate_limited += 1
+                    response: web.StreamResponse = _rate_limited()
+                else:
+                    if self.config.latency_ms:
+                        await asyncio.sleep(self.config.latency_ms / 1000)
+                    response = denied if denied is not None else await handler(request, index)
             finally:
-                stats.in_flight -= 1
+                stats.request_ended(loop.time())
             dropped = isinstance(response, _Dropped)
             stats.by_status[DROPPED if dropped else str(response.status)] += 1
             return response
 
         return wrapper
+
+    def _take_token(self, now: float) -> bool:
+        """Take one token from the rate-limit bucket; False when it is empty."""
+        rate = self.config.rate_limit
+        if not rate:
+            return True
+        if self._tokens_at is not None:
+            refill = (now - self._tokens_at) * rate
+            self._tokens = min(self.config.bucket_capacity, self._tokens + refill)
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
     def _authenticate(self, request: web.Request) -> web.Response | None:
         """None if the v2 signature is valid, else the gateway's 401."""
@@ -302,9 +416,7 @@ class Emulator:
     async def _person_request(
         self, request: web.Request, index: int
     ) -> tuple[RequestInfo, Fault | None] | web.Response:
-        """Authenticate, parse the path, count the person, and choose a fault."""
-        if (denied := self._authenticate(request)) is not None:
-            return denied
+        """Parse the path (and body), count the person and ids, and choose a fault."""
         raw_pid = request.match_info["person_id"]
         if not (raw_pid.isascii() and raw_pid.isdigit()):
             return _invalid_request()
@@ -320,6 +432,7 @@ class Emulator:
                 self.persons[workspace, person_id] = Person([*dict.fromkeys(ids), primary], primary)
         seen = self.stats.per_person[workspace, person_id]
         self.stats.per_person[workspace, person_id] += 1
+        self.stats.per_id.update((workspace, person_id, tid) for tid in ids)
         info = RequestInfo(request.method, workspace, person_id, ids, index, seen)
         fault = self._pick_fault(info)
         if fault is not None and fault.kind == "delay":
@@ -332,10 +445,15 @@ class Emulator:
         if isinstance(checked, web.Response):
             return checked
         info, fault = checked
-        if fault is not None and fault.kind != "drop_after":
+        if fault is not None and fault.kind not in ("drop_after", "close"):
             return _faulted(request, fault)
         response = self._apply_removal(info)
-        return _drop(request) if fault is not None else response
+        if fault is None:
+            return response
+        if fault.kind == "close":
+            response.force_close()
+            return response
+        return _drop(request)
 
     def _apply_removal(self, info: RequestInfo) -> web.Response:
         person = self.persons[info.workspace, info.person_id]
@@ -355,17 +473,22 @@ class Emulator:
         if isinstance(checked, web.Response):
             return checked
         info, fault = checked
-        if fault is not None:
+        if fault is not None and fault.kind != "close":
             return _faulted(request, fault)
         person = self.persons.get((info.workspace, info.person_id))
         if person is None:
-            return service_error(404, PERSON_NOT_FOUND_CODE, "Person not found.")
-        return self._person_response(info.workspace, info.person_id, person)
+            response = service_error(404, PERSON_NOT_FOUND_CODE, "Person not found.")
+        else:
+            response = self._person_response(info.workspace, info.person_id, person)
+        if fault is not None:  # "close"
+            response.force_close()
+        return response
 
     async def _not_found(self, request: web.Request, index: int) -> web.StreamResponse:
         return gateway_error(404, f"no route for {request.method} {request.path}")
 
     async def _stats(self, request: web.Request) -> web.StreamResponse:
+        self.seen_signatures.extend(request.headers.getall(SIGNATURE_HEADER, []))
         return web.json_response(self.stats.as_json())
 
     def _person_response(self, workspace: str, person_id: int, person: Person) -> web.Response:
@@ -399,8 +522,16 @@ def _drop(request: web.Request) -> web.Response:
     return _Dropped(status=599)
 
 
+def _rate_limited() -> web.Response:
+    """The gateway's 429 for a key over its rate: errorCode 420, and no Retry-After."""
+    code, message = _RATE_LIMITED
+    details = "request rate limit exceeded"
+    body = {"error": {"errorCode": code, "message": message, "details": details}}
+    return web.json_response(body, status=429)
+
+
 def _faulted(request: web.Request, fault: Fault) -> web.Response:
-    """The response (or dropped connection) for a fault that is not "drop_after"."""
+    """The response (or dropped connection) for a fault other than "drop_after" or "close"."""
     if fault.kind != "status":
         return _drop(request)
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
@@ -450,6 +581,20 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped connections")
     parser.add_argument("--retry-after", help="Retry-After value sent with 429s")
     parser.add_argument("--seed", type=int, help="seed for the random faults")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        help="signed requests per second allowed (token bucket; excess gets 429); 0: no limit",
+    )
+    parser.add_argument(
+        "--rate-burst", type=float, help="token bucket capacity (default: max(1, rate/10))"
+    )
+    parser.add_argument(
+        "--keepalive-timeout",
+        type=float,
+        help="seconds before an idle keep-alive connection is closed (default: aiohttp's)",
+    )
 
 
 _CONFIG_FIELDS = {f.name for f in fields(EmulatorConfig)}

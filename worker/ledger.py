@@ -2,7 +2,9 @@
 
 JSON Lines by default; a path ending `.csv` gives CSV with the same columns (lists joined by
 `;`, cells that a spreadsheet would run as formulas prefixed with `'`). Each record reaches the
-operating system in one `write` as soon as it is known; the file is fsynced when closed.
+operating system in one `write` as soon as it is known, so a SIGKILL loses no finished outcome;
+the file is fsynced about every second (or every `SYNC_EVERY_RECORDS` records) and when closed,
+against power loss. A torn last line left by a crash is cut off when the ledger is reopened.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from worker.errors import ConfigError
 
@@ -38,7 +42,12 @@ REQUEST_FIELDS = (
 )
 INVALID_FIELDS = ("ts", "run_id", "status", "line", "error")
 CSV_COLUMNS = (*REQUEST_FIELDS, "line", "error")
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A leading quote is escaped too, so that unescaping (for --resume) is exact.
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
+SYNC_EVERY_SECONDS = 1.0
+SYNC_EVERY_RECORDS = 1000
+
+log = logging.getLogger("thumbsweep")
 
 
 def utc_now_iso() -> str:
@@ -89,6 +98,23 @@ class LedgerRecord:
         }
 
 
+def torn_tail_start(handle: BinaryIO, size: int) -> int:
+    """The offset just after the last newline of a file of `size` bytes (size if it ends in one)."""
+    block = 4096
+    end = size
+    while end > 0:
+        start = max(0, end - block)
+        handle.seek(start)
+        chunk = handle.read(end - start)
+        if end == size and chunk.endswith(b"\n"):
+            return size
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        end = start
+    return 0
+
+
 def _json_line(fields: dict[str, Any]) -> str:
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n"
 
@@ -104,6 +130,11 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
+def unescape_csv_cell(text: str) -> str:
+    """Undo `_csv_cell`'s formula guard on a text cell read back from a CSV ledger."""
+    return text[1:] if text.startswith("'") else text
+
+
 def _csv_line(values: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(values)
@@ -117,14 +148,24 @@ class Ledger:
         self.path = path
         self.is_csv = path.suffix.lower() == ".csv"
         self._fd: int | None = None
+        self._unsynced = 0
+        self._synced_at = 0.0
 
     def open(self) -> None:
-        """Open for appending (never truncating); mend a torn last line; write a CSV header."""
+        """Open for appending; cut off a torn last line; write the CSV header of a new file."""
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise ConfigError(f"cannot open ledger '{self.path}': {exc.strerror}") from None
         self._fd = fd
+        self._synced_at = time.monotonic()
+        try:
+            self._mend(fd)
+        except BaseException:
+            self.close()
+            raise
+
+    def _mend(self, fd: int) -> None:
         size = os.fstat(fd).st_size
         if size == 0:
             if self.is_csv:
@@ -134,15 +175,18 @@ class Ledger:
             if self.is_csv:
                 header = existing.readline().decode("utf-8", "replace").strip()
                 if header != ",".join(CSV_COLUMNS):
-                    self.close()
                     raise ConfigError(
                         f"ledger '{self.path}' exists with other columns; choose another --ledger"
                     )
-            existing.seek(size - 1)
-            torn = existing.read(1) != b"\n"
-        if torn:
-            # A crash left half a line: end it so our records start on a line of their own.
-            self._write("\n")
+            complete = torn_tail_start(existing, size)
+        if complete < size:
+            # A crash cut the last record short; it was never a finished outcome, so --resume
+            # sends its ids again. Cut it off so the next record starts on a line of its own.
+            log.warning(
+                "ledger %s: dropped a torn last line (%d bytes) left by an interrupted run",
+                self.path, size - complete,
+            )  # fmt: skip
+            os.ftruncate(fd, complete)
 
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
@@ -159,6 +203,18 @@ class Ledger:
         while data:
             written = os.write(self._fd, data)
             data = data[written:]
+        self._unsynced += 1
+        if self._unsynced >= SYNC_EVERY_RECORDS or (
+            time.monotonic() - self._synced_at >= SYNC_EVERY_SECONDS
+        ):
+            self.sync()
+
+    def sync(self) -> None:
+        """Force what was written to stable storage."""
+        if self._fd is not None and self._unsynced:
+            os.fsync(self._fd)
+        self._unsynced = 0
+        self._synced_at = time.monotonic()
 
     def close(self) -> None:
         """Flush to stable storage and close; safe to call twice."""

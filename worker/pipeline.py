@@ -1,8 +1,8 @@
 """A whole run: input → per-person batches → N senders → ledger, then the exit code.
 
-A fixed pool of `concurrency` senders takes batches from a bounded queue, so neither the tasks
-nor the requests in flight ever exceed the bound. Every batch and invalid row ends with exactly
-one ledger record, written as soon as its outcome is known.
+A fixed pool of `concurrency` senders pulls batches from one shared iterator, so neither tasks
+nor requests in flight ever exceed the bound, and nothing is created per input row. Every batch
+and invalid row ends with exactly one ledger record, written as soon as its outcome is known.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,11 +20,16 @@ from pydantic import SecretStr
 
 from worker import __version__
 from worker.batching import Batcher, PersonBatch, Plan
+from worker.budget import RetryBudget
 from worker.client import Outcome, ThumbnailApi, encode_body
+from worker.errors import ThumbsweepError
+from worker.guards import EXIT_GUARD, FailureBreaker, Guard
 from worker.jobs import InvalidRow, Job, read_jobs
 from worker.ledger import Ledger, LedgerRecord, Status
-from worker.retry import Guard, RetryPolicy
+from worker.resume import read_deleted
+from worker.retry import RetryPolicy
 from worker.settings import Settings
+from worker.shutdown import StopSignals
 from worker.signing import Signer
 from worker.summary import RunStats
 from worker.throttle import RateLimiter
@@ -32,8 +38,14 @@ log = logging.getLogger("thumbsweep")
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1
-EXIT_GUARD = 3
 _LOGGED_FAILURES = 5
+_NOT_SENT = Outcome(deleted=False, sent=False)
+
+
+class TooManyDeletesError(ThumbsweepError):
+    """The input holds more ids than --max-deletes allows; nothing was sent."""
+
+    exit_code = EXIT_GUARD
 
 
 def new_run_id() -> str:
@@ -56,6 +68,21 @@ def auth_stop_reason(outcome: Outcome) -> str:
     )
 
 
+def failure_message(outcome: Outcome, attempts: int) -> str:
+    """The ledger message of a batch that failed permanently."""
+    if outcome.retryable:
+        return (
+            f"gave up after {attempts} attempts: {outcome.message}; "
+            "rerun with --resume to try these ids again"
+        )
+    if outcome.http_status == 400 and "thumbnail" in outcome.message.lower():
+        return (
+            f"refused: {outcome.message} (a person must keep at least one thumbnail, so this "
+            "removal would have left the person without any; not retried)"
+        )
+    return outcome.message
+
+
 @dataclass
 class RunResult:
     """How a run ended."""
@@ -64,12 +91,13 @@ class RunResult:
     plan: Plan
     stats: RunStats
     stop_reason: str | None = None
+    stop_exit_code: int = 0
 
     @property
     def exit_code(self) -> int:
-        """0 all done, 1 some ids failed, were skipped or invalid, 3 stopped by a guard."""
+        """0 all done; 1 failed, skipped or invalid entries; 3 guard; 130/143 signals."""
         if self.stop_reason is not None:
-            return EXIT_GUARD
+            return self.stop_exit_code
         if any(self.stats.requests[status] for status in ("failed", "skipped", "invalid")):
             return EXIT_INCOMPLETE
         return EXIT_OK
@@ -88,6 +116,10 @@ class Sweep:
         self._run_id = run_id
         self.guard = Guard()
         self._limiter = RateLimiter(settings.rate)
+        self._budget = RetryBudget()
+        self._breaker = FailureBreaker(
+            self.guard, settings.breaker_min_batches, settings.max_failure_rate
+        )
         self._policy = RetryPolicy(
             settings.max_attempts,
             self.guard,
@@ -96,85 +128,113 @@ class Sweep:
             settings.retry_after_max,
             on_retry=self._on_retry,
         )
+        self._senders: list[asyncio.Task[None]] = []
 
     def _on_retry(self, outcome: Outcome) -> None:
         self._stats.retries += 1
         log.debug("retrying after: %s", outcome.message or f"HTTP {outcome.http_status}")
 
-    async def send_all(self, batches: Batcher) -> None:
-        """Feed batches to a fixed pool of senders; after a stop, record the rest as skipped."""
-        queue: asyncio.Queue[PersonBatch | None] = asyncio.Queue(self._settings.concurrency)
-        senders = [
-            asyncio.create_task(self._sender(queue), name=f"sender-{index}")
+    def stop(self, reason: str, exit_code: int) -> None:
+        """Stop starting batches and attempts; requests in flight may finish."""
+        self.guard.trip(reason, exit_code)
+
+    def cancel_in_flight(self) -> None:
+        """Cancel the senders now; their batches are recorded as skipped."""
+        for task in self._senders:
+            task.cancel()
+
+    async def send_all(self, batches: Iterator[PersonBatch]) -> None:
+        """Run the sender pool over the batches; after a stop, record the rest as skipped."""
+        self._senders = [
+            asyncio.create_task(self._sender(batches), name=f"sender-{index}")
             for index in range(self._settings.concurrency)
         ]
-        try:
-            for batch in batches.batches(self._settings.max_ids_per_request):
-                if self.guard.tripped:
-                    self._record_skipped(batch, 0, None)
-                else:
-                    await queue.put(batch)
-            for _ in senders:
-                await queue.put(None)
-            await asyncio.gather(*senders)
-        finally:
-            for task in senders:
-                task.cancel()
+        await asyncio.gather(*self._senders, return_exceptions=True)
+        for batch in batches:  # left over when the senders were cancelled
+            self._record_skipped(batch, 0, None)
 
-    async def _sender(self, queue: asyncio.Queue[PersonBatch | None]) -> None:
-        while (batch := await queue.get()) is not None:
+    async def _sender(self, batches: Iterator[PersonBatch]) -> None:
+        for batch in batches:
             if self.guard.tripped:
                 self._record_skipped(batch, 0, None)
-                continue
-            await self._send(batch)
+            else:
+                await self._send(batch)
 
     async def _send(self, batch: PersonBatch) -> None:
         body = encode_body(batch.thumbnail_ids)
         started = time.perf_counter()
+        last_sent: Outcome | None = None
 
-        async def attempt() -> Outcome:
+        async def attempt(number: int) -> Outcome:
+            nonlocal last_sent
+            if number > 1:
+                await self._budget.wait_for_retry(self.guard)
             if self.guard.tripped:
-                return Outcome(deleted=False, sent=False)
-            await self._limiter.acquire()
+                return _NOT_SENT
+            start = await self._limiter.acquire(self.guard)
+            if self.guard.tripped:
+                return _NOT_SENT
+            self._budget.record(is_retry=number > 1)
             outcome = await self._api.remove(batch, body)
+            last_sent = outcome
             self._stats.record_attempt(outcome.latency)
+            if outcome.http_status == 429:
+                self._stats.throttled += 1
+                self._limiter.on_throttled(start, outcome.retry_after)
+            elif outcome.http_status is not None:
+                self._limiter.on_accepted()
             if outcome.auth_failure:
                 self.guard.trip(auth_stop_reason(outcome))
-            log.debug(
-                "person %s/%s: %s", batch.workspace, batch.person_id,
-                "deleted" if outcome.deleted else outcome.message,
-            )  # fmt: skip
             return outcome
 
-        outcome, attempts = await self._policy.run(attempt)
+        try:
+            outcome, attempts = await self._policy.run(attempt)
+        except asyncio.CancelledError:
+            elapsed_ms = round((time.perf_counter() - started) * 1000)
+            message = (
+                "interrupted in flight: the run stopped "
+                f"({self.guard.reason or 'cancelled'}); the delete may or may not have been "
+                "applied, so --resume sends these ids again"
+            )
+            self._write(batch, "skipped", last_sent, 0, elapsed_ms, message=message)
+            raise
+        self._finish(batch, outcome, last_sent, attempts, started)
+
+    def _finish(
+        self,
+        batch: PersonBatch,
+        outcome: Outcome,
+        last_sent: Outcome | None,
+        attempts: int,
+        started: float,
+    ) -> None:
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         if outcome.deleted:
             self._write(
                 batch, "deleted", outcome, attempts, elapsed_ms,
                 remaining=outcome.remaining_ids, primary=outcome.primary_id,
             )  # fmt: skip
-        elif not outcome.sent or (outcome.retryable and self.guard.tripped):
-            self._record_skipped(batch, attempts, outcome, elapsed_ms)
-        else:
-            if outcome.retryable:
-                outcome_message = f"gave up after {attempts} attempts: {outcome.message}"
-            else:
-                outcome_message = outcome.message
-            self._write(batch, "failed", outcome, attempts, elapsed_ms, message=outcome_message)
-            failures = self._stats.requests["failed"]
-            if failures <= _LOGGED_FAILURES:
-                log.warning(
-                    "person %s/%s failed: %s", batch.workspace, batch.person_id, outcome_message
-                )
-            if failures == _LOGGED_FAILURES:
-                log.warning("further failures are only written to the ledger")
+            self._breaker.record(failed=False)
+            return
+        if not outcome.sent or (outcome.retryable and self.guard.tripped):
+            self._record_skipped(batch, attempts, last_sent, elapsed_ms)
+            return
+        message = failure_message(outcome, attempts)
+        self._write(batch, "failed", outcome, attempts, elapsed_ms, message=message)
+        if not outcome.auth_failure:
+            self._breaker.record(failed=True)
+        failures = self._stats.requests["failed"]
+        if failures <= _LOGGED_FAILURES:
+            log.warning("person %s/%s failed: %s", batch.workspace, batch.person_id, message)
+        if failures == _LOGGED_FAILURES:
+            log.warning("further failures are only written to the ledger")
 
     def _record_skipped(
         self, batch: PersonBatch, attempts: int, last: Outcome | None, elapsed_ms: int | None = None
     ) -> None:
         message = f"not sent: the run stopped ({self.guard.reason or 'stopped'})"
-        if last is not None and last.sent:
-            message = f"stopped before retrying; last attempt: {last.message}"
+        if last is not None:
+            message = f"stopped before retrying ({self.guard.reason}); last attempt: {last.message}"
         self._write(batch, "skipped", last, attempts, elapsed_ms, message=message)
 
     def _write(
@@ -189,15 +249,14 @@ class Sweep:
         remaining: tuple[int, ...] | None = None,
         primary: int | None = None,
     ) -> None:
-        sent = outcome is not None and outcome.sent
         record = LedgerRecord(
             run_id=self._run_id,
             status=status,
             workspace=batch.workspace,
             person_id=batch.person_id,
             thumbnail_ids=batch.thumbnail_ids,
-            http_status=outcome.http_status if sent and outcome else None,
-            code=outcome.code if sent and outcome else None,
+            http_status=outcome.http_status if outcome else None,
+            code=outcome.code if outcome else None,
             message=message if message is not None else (outcome.message if outcome else None),
             attempts=attempts,
             elapsed_ms=elapsed_ms,
@@ -209,7 +268,8 @@ class Sweep:
 
 
 def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidRow]]:
-    batcher = Batcher()
+    already_deleted = read_deleted(settings.ledger) if settings.resume else None
+    batcher = Batcher(already_deleted)
     invalid: list[InvalidRow] = []
     for item in read_jobs(source, settings.format, settings.delimiter):
         if isinstance(item, Job):
@@ -219,13 +279,24 @@ def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidR
     return batcher, invalid
 
 
-def _log_plan(plan: Plan, invalid: int, dry_run: bool) -> None:
+def _log_plan(plan: Plan, invalid: int, settings: Settings) -> None:
+    resumed = f", {plan.already_deleted} already deleted per the ledger" if settings.resume else ""
     log.info(
-        "plan%s: %d workspaces, %d persons, %d unique ids (%d duplicates removed), "
+        "plan%s: %d workspaces, %d persons, %d unique ids to delete (%d duplicates removed%s), "
         "%d requests, %d invalid rows",
-        " (dry run)" if dry_run else "", plan.workspaces, plan.persons, plan.unique_ids,
-        plan.duplicates, plan.requests, invalid,
+        " (dry run)" if settings.dry_run else "", plan.workspaces, plan.persons, plan.unique_ids,
+        plan.duplicates, resumed, plan.requests, invalid,
     )  # fmt: skip
+
+
+def _check_max_deletes(plan: Plan, settings: Settings) -> None:
+    limit = settings.max_deletes
+    total = plan.unique_ids + plan.already_deleted
+    if limit is not None and total > limit:
+        raise TooManyDeletesError(
+            f"refusing to run: the input holds {total} unique ids, more than --max-deletes "
+            f"{limit}. Nothing was sent. Check that this is the right file, or raise the limit"
+        )
 
 
 async def run(
@@ -240,18 +311,20 @@ async def run(
     stats = RunStats()
     batcher, invalid = _read_input(source, settings)
     plan = batcher.plan(settings.max_ids_per_request)
-    _log_plan(plan, len(invalid), settings.dry_run)
+    _log_plan(plan, len(invalid), settings)
+    _check_max_deletes(plan, settings)
     ledger = Ledger(settings.ledger)
     ledger.open()
     stats.ledger_path = str(settings.ledger)
-    stop_reason: str | None = None
+    guard: Guard | None = None
     try:
         for row in invalid:
             record = LedgerRecord(run_id=run_id, status="invalid", line=row.line, error=row.error)
             ledger.write(record)
             stats.count(record)
+        batches = batcher.batches(settings.max_ids_per_request)
         if settings.dry_run:
-            for batch in batcher.batches(settings.max_ids_per_request):
+            for batch in batches:
                 record = LedgerRecord(
                     run_id=run_id, status="dry_run", workspace=batch.workspace,
                     person_id=batch.person_id, thumbnail_ids=batch.thumbnail_ids,
@@ -261,35 +334,37 @@ async def run(
         elif plan.requests:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            stop_reason = await _send(settings, credentials, batcher, ledger, stats, run_id)
+            guard = await _send(settings, credentials, batches, ledger, stats, run_id)
     finally:
         stats.finish()
         ledger.close()
-    return RunResult(run_id, plan, stats, stop_reason)
+    if guard is not None and guard.tripped:
+        return RunResult(run_id, plan, stats, guard.reason, guard.exit_code)
+    return RunResult(run_id, plan, stats)
 
 
 async def _send(
     settings: Settings,
     credentials: tuple[str, SecretStr],
-    batcher: Batcher,
+    batches: Iterator[PersonBatch],
     ledger: Ledger,
     stats: RunStats,
     run_id: str,
-) -> str | None:
+) -> Guard:
     access_key, secret_key = credentials
     connector = aiohttp.TCPConnector(limit=settings.concurrency)
     async with aiohttp.ClientSession(
         connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
     ) as session:
         # aiohttp silently resends an idempotent request once when a pooled connection breaks.
-        # Every request must be an attempt that the retry policy counts and backs off (and that
-        # the ledger's `attempts` reports), so that hidden resend is switched off, as aiohttp's
-        # own test client does.
+        # Every request must be an attempt that the retry policy counts, backs off and budgets
+        # (and that the ledger's `attempts` reports), so that hidden resend is switched off, as
+        # aiohttp's own test client does.
         session._retry_connection = False
-        api = ThumbnailApi(
-            session, settings.base_url, Signer(access_key, secret_key), settings.timeout
-        )
+        signer = Signer(access_key, secret_key)
+        api = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
         sweep = Sweep(settings, api, ledger, stats, run_id)
         stats.start_sending()
-        await sweep.send_all(batcher)
-    return sweep.guard.reason
+        with StopSignals(sweep.stop, sweep.cancel_in_flight, settings.drain_timeout):
+            await sweep.send_all(batches)
+    return sweep.guard

@@ -2,7 +2,8 @@
 
 Connection errors, timeouts, 429, 500, 502, 503 and 504 are retried up to `max_attempts`, with
 full-jitter exponential backoff (a random wait in [0, min(cap, initial * 2**n)]). A Retry-After
-from the API is honoured instead, capped. A tripped guard stops further attempts.
+from the API is honoured instead, capped. A tripped guard ends the wait and stops further
+attempts.
 """
 
 from __future__ import annotations
@@ -20,25 +21,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from worker.client import Outcome
-
-
-class Guard:
-    """A run-wide stop: once tripped, no new attempt starts."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-
-    @property
-    def tripped(self) -> bool:
-        """True once a stop was requested."""
-        return self.reason is not None
-
-    def trip(self, reason: str) -> None:
-        """Stop the run; the first reason given is kept."""
-        if self.reason is None:
-            self.reason = reason
+from worker.guards import Guard
 
 
 class _StopWhenGuardTripped(stop_base):
@@ -96,23 +79,29 @@ class RetryPolicy:
         if self._on_retry is not None:
             self._on_retry(_last_outcome(retry_state))
 
-    async def run(self, attempt: Callable[[], Awaitable[Outcome]]) -> tuple[Outcome, int]:
-        """The batch's final outcome and the number of attempts made."""
+    async def run(self, attempt: Callable[[int], Awaitable[Outcome]]) -> tuple[Outcome, int]:
+        """The batch's final outcome and the number of requests sent.
+
+        `attempt` receives the attempt number (1 for the first) and returns an Outcome whose
+        `sent` is False when it sent nothing (the run stopped before it could).
+        """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts) | _StopWhenGuardTripped(self._guard),
             wait=self._wait,
+            sleep=self._guard.sleep,
             retry=retry_if_result(lambda outcome: outcome.retryable),
             retry_error_callback=_last_outcome,
             before_sleep=self._before_sleep,
         )
-        attempts = 0
+        number = 0
+        sent = 0
 
         async def counted() -> Outcome:
-            nonlocal attempts
-            outcome = await attempt()
-            if outcome.sent:
-                attempts += 1
+            nonlocal number, sent
+            number += 1
+            outcome = await attempt(number)
+            sent += outcome.sent
             return outcome
 
         final: Outcome = await retrying(counted)
-        return final, attempts
+        return final, sent

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     backoff_initial: float = Field(0.5, ge=0)
     backoff_max: float = Field(30.0, ge=0)
     retry_after_max: float = Field(60.0, ge=0)
+    resume: bool = False
+    drain_timeout: float = Field(10.0, ge=0, le=600)
+    breaker_min_batches: int = Field(100, ge=1)
+    max_failure_rate: float = Field(0.5, ge=0, le=1)
+    max_deletes: int | None = Field(None, ge=0)
 
     @field_validator("delimiter")
     @classmethod

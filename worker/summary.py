@@ -26,6 +26,7 @@ class RunStats:
     requests: Counter[str] = field(default_factory=Counter)
     attempts: int = 0
     retries: int = 0
+    throttled: int = 0
     latencies: array[float] = field(default_factory=lambda: array("d"))
     started: float = field(default_factory=time.perf_counter)
     sending_started: float | None = None
@@ -78,7 +79,7 @@ def render_summary(run_id: str, stats: RunStats, stop_reason: str | None) -> str
         f"  ids:      {_by_status(stats.ids)}",
         f"  requests: {_by_status(stats.requests)}",
         f"  invalid input rows: {stats.requests['invalid']}",
-        f"  attempts: {stats.attempts} ({stats.retries} retries), "
+        f"  attempts: {stats.attempts} ({stats.retries} retries, {stats.throttled} throttled), "
         f"{stats.requests_per_second:.1f} requests/s, latency p50 "
         f"{percentile(ordered, 0.50) * 1000:.0f} ms, p95 {percentile(ordered, 0.95) * 1000:.0f} ms",
         f"  ledger:   {stats.ledger_path}",
