@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean
+.PHONY: venv test lint demo clean bench-throttle
 
 # Create the venv, or refresh it whenever the dependencies in pyproject.toml change.
 $(STAMP): pyproject.toml
@@ -29,3 +29,7 @@ demo: venv
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info
+
+# Issue 3's throttling targets against the emulated 200/s gateway (about a minute per run pair).
+bench-throttle: venv
+	$(BIN)/python bench/throttle.py --runs 3

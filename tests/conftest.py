@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import types
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+
+from tests.e2e import ACCESS_KEY, SECRET_KEY
+from worker.emulator import Emulator, EmulatorConfig
 
 # aioresponses 0.7.9 builds ClientResponse without the `stream_writer` argument that aiohttp 3.14
 # made required (https://github.com/pnuckowski/aioresponses/issues/289). aiohttp only reads
@@ -38,3 +42,10 @@ def _isolated_environment(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("THUMBSWEEP_SECRETS_DIR", str(tmp_path_factory.mktemp("no-secrets") / "x"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """A running emulator that accepts the test credentials."""
+    async with Emulator(EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY)) as served:
+        yield served

@@ -2,58 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
+from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
 from worker.emulator import Emulator, EmulatorConfig, Fault, FaultPlan, RequestInfo
-from worker.pipeline import RunResult, run
-from worker.settings import load_settings
-
-ACCESS_KEY = "e2e-access"
-SECRET_KEY = "e2e-secret-never-printed-5150"
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    """A running emulator that accepts the test credentials."""
-    async with Emulator(EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY)) as served:
-        yield served
-
-
-async def sweep(
-    emulator: Emulator, tmp_path: Path, text: str, name: str = "in.csv", **overrides: Any
-) -> tuple[RunResult, list[dict[str, Any]]]:
-    """Run thumbsweep on `text` against the emulator; return the result and the ledger."""
-    source = tmp_path / name
-    source.write_text(text)
-    ledger = tmp_path / "ledger.jsonl"
-    settings = load_settings(
-        {
-            "base_url": emulator.base_url,
-            "ledger": ledger,
-            "backoff_initial": 0.01,
-            "backoff_max": 0.05,
-            **overrides,
-        },
-        None,
-    )
-    result = await run(settings, str(source), (ACCESS_KEY, SecretStr(SECRET_KEY)))
-    records = (
-        [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
-    )
-    return result, records
-
-
-def csv_rows(rows: list[tuple[str, int, int]]) -> str:
-    """A CSV input with one id per row."""
-    return "workspace,person_id,thumbnail_id\n" + "".join(f"{w},{p},{t}\n" for w, p, t in rows)
 
 
 async def test_shuffled_duplicated_input_sends_exact_requests(

@@ -33,8 +33,8 @@ class RateLimiter:
         self,
         ceiling: float,
         *,
-        decrease: float = 0.7,
-        increase_ratio: float = 0.05,
+        decrease: float = 0.8,
+        increase_ratio: float = 0.1,
         min_rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

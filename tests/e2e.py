@@ -1,0 +1,45 @@
+"""Helpers for end-to-end tests: an emulator fixture and a run of the pipeline against it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from worker.emulator import Emulator
+from worker.pipeline import RunResult, run
+from worker.settings import load_settings
+
+ACCESS_KEY = "e2e-access"
+SECRET_KEY = "e2e-secret-never-printed-5150"
+
+
+async def sweep(
+    emulator: Emulator, tmp_path: Path, text: str, name: str = "in.csv", **overrides: Any
+) -> tuple[RunResult, list[dict[str, Any]]]:
+    """Run thumbsweep on `text` against the emulator; return the result and the ledger."""
+    source = tmp_path / name
+    source.write_text(text)
+    ledger = tmp_path / "ledger.jsonl"
+    settings = load_settings(
+        {
+            "base_url": emulator.base_url,
+            "ledger": ledger,
+            "backoff_initial": 0.01,
+            "backoff_max": 0.05,
+            **overrides,
+        },
+        None,
+    )
+    result = await run(settings, str(source), (ACCESS_KEY, SecretStr(SECRET_KEY)))
+    records = (
+        [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
+    )
+    return result, records
+
+
+def csv_rows(rows: list[tuple[str, int, int]]) -> str:
+    """A CSV input with one id per row."""
+    return "workspace,person_id,thumbnail_id\n" + "".join(f"{w},{p},{t}\n" for w, p, t in rows)

@@ -1,0 +1,122 @@
+"""The retry budget and the adaptive (AIMD) rate limiter, on a fake clock."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from worker.budget import RetryBudget
+from worker.guards import FailureBreaker, Guard
+from worker.throttle import RateLimiter
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_budget_allows_floor_then_a_share_of_attempts() -> None:
+    """Retries are allowed up to the floor, then only as a share of recent attempts."""
+    clock = FakeClock()
+    budget = RetryBudget(ratio=0.2, floor=3, window=10, clock=clock)
+    for _ in range(10):
+        budget.record(is_retry=False)
+    allowed = 0
+    while budget.allows_retry() and allowed < 100:
+        budget.record(is_retry=True)
+        allowed += 1
+    # a retry may start while retries < 3 + 0.2 * (10 + retries), i.e. retries < 6.25
+    assert allowed == 7
+    assert not budget.allows_retry()
+
+
+def test_budget_recovers_as_the_window_slides() -> None:
+    """Held-back retries are allowed again once old retries decay out of the window."""
+    clock = FakeClock()
+    budget = RetryBudget(ratio=0.2, floor=3, window=10, clock=clock)
+    for _ in range(5):
+        budget.record(is_retry=True)
+    assert not budget.allows_retry()
+    clock.now += 10
+    assert budget.allows_retry()
+
+
+def test_breaker_trips_only_after_min_batches_and_above_the_rate() -> None:
+    """The breaker waits for enough finished batches, then trips above the failure rate."""
+    guard = Guard()
+    breaker = FailureBreaker(guard, min_batches=10, max_failure_rate=0.5)
+    for _ in range(9):
+        breaker.record(failed=True)
+    assert not guard.tripped
+    breaker.record(failed=False)
+    assert guard.tripped
+    assert guard.exit_code == 3
+    assert guard.reason is not None
+    assert "9 of 10" in guard.reason
+
+
+def test_breaker_stays_quiet_at_the_rate() -> None:
+    """Exactly the allowed failure rate does not trip the breaker."""
+    guard = Guard()
+    breaker = FailureBreaker(guard, min_batches=4, max_failure_rate=0.5)
+    for failed in (True, False, True, False):
+        breaker.record(failed=failed)
+    assert not guard.tripped
+
+
+async def test_throttle_decreases_on_429_and_grows_back_to_the_ceiling() -> None:
+    """A 429 cuts the rate multiplicatively; successes raise it additively, never past --rate."""
+    clock = FakeClock()
+    limiter = RateLimiter(100, decrease=0.5, increase_ratio=0.1, clock=clock)
+    guard = Guard()
+    start = await limiter.acquire(guard)
+    limiter.on_throttled(start, None)
+    assert limiter.rate == pytest.approx(50)
+    clock.now += 1
+    limiter.on_accepted()
+    assert limiter.rate == pytest.approx(55)
+    clock.now += 100
+    limiter.on_accepted()
+    assert limiter.rate == pytest.approx(100)
+
+
+async def test_throttle_ignores_429s_of_requests_sent_before_the_last_decrease() -> None:
+    """A burst of 429s from requests already in flight cuts the rate only once."""
+    clock = FakeClock()
+    limiter = RateLimiter(100, decrease=0.5, clock=clock)
+    guard = Guard()
+    starts = [await limiter.acquire(guard) for _ in range(5)]
+    clock.now += 0.5
+    for start in starts:
+        limiter.on_throttled(start, None)
+    assert limiter.rate == pytest.approx(50)
+    assert limiter.decreases == 1
+
+
+async def test_unlimited_limiter_starts_pacing_at_the_achieved_rate() -> None:
+    """Without --rate the first 429 sets a rate below the rate actually achieved."""
+    clock = FakeClock()
+    limiter = RateLimiter(0, decrease=0.5, clock=clock)
+    guard = Guard()
+    assert limiter.rate is None
+    for _ in range(11):
+        await limiter.acquire(guard)
+        clock.now += 0.01  # 100 starts per second
+    limiter.on_throttled(clock.now, None)
+    assert limiter.rate == pytest.approx(50, rel=0.01)
+
+
+async def test_retry_after_pauses_every_start() -> None:
+    """A Retry-After holds back the next start of any batch until it has passed."""
+    limiter = RateLimiter(0)
+    guard = Guard()
+    limiter.on_throttled(time.monotonic(), retry_after=0.2)
+    before = time.monotonic()
+    started = await limiter.acquire(guard)
+    assert started - before >= 0.19
