@@ -43,3 +43,25 @@ async def sweep(
 def csv_rows(rows: list[tuple[str, int, int]]) -> str:
     """A CSV input with one id per row."""
     return "workspace,person_id,thumbnail_id\n" + "".join(f"{w},{p},{t}\n" for w, p, t in rows)
+
+
+IdKey = tuple[str, int, int]
+
+
+def final_states(records: list[dict[str, Any]], run_id: str | None = None) -> dict[IdKey, str]:
+    """The status of every id in one run's records; fails if an id appears twice."""
+    run_id = run_id or records[-1]["run_id"]
+    states: dict[IdKey, str] = {}
+    for record in records:
+        if record["run_id"] != run_id or record["status"] == "invalid":
+            continue
+        for thumbnail_id in record["thumbnail_ids"]:
+            key = (record["workspace"], record["person_id"], thumbnail_id)
+            assert key not in states, f"{key} recorded twice in run {run_id}"
+            states[key] = record["status"]
+    return states
+
+
+def single_id_rows(persons: int, workspace: str = "w") -> list[tuple[str, int, int]]:
+    """One thumbnail id (person * 10 + 1) for each of `persons` persons."""
+    return [(workspace, person, person * 10 + 1) for person in range(1, persons + 1)]

@@ -6,10 +6,8 @@ import math
 import random
 from pathlib import Path
 
-import pytest
-
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
-from worker.emulator import Emulator, EmulatorConfig, Fault, FaultPlan, RequestInfo
+from worker.emulator import Emulator, EmulatorConfig
 
 
 async def test_shuffled_duplicated_input_sends_exact_requests(
@@ -49,74 +47,6 @@ async def test_concurrency_bound_is_reached_and_never_exceeded(tmp_path: Path) -
         assert emulator.stats.max_in_flight == 4
         assert emulator.stats.total_requests == 40
     assert result.exit_code == 0
-
-
-def first_attempt_fails(fault: Fault) -> FaultPlan:
-    """A fault plan that gives `fault` to each person's first request only."""
-
-    def plan(info: RequestInfo) -> Fault | None:
-        return fault if info.person_request_index == 0 else None
-
-    return plan
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [
-        Fault("status", status=429),
-        Fault("status", status=500),
-        Fault("status", status=502),
-        Fault("status", status=503),
-        Fault("status", status=504),
-        Fault("drop_before"),
-        Fault("drop_after"),
-    ],
-    ids=["429", "500", "502", "503", "504", "drop-before", "drop-after"],
-)
-async def test_transient_failures_are_retried_to_success(
-    emulator: Emulator, tmp_path: Path, fault: Fault
-) -> None:
-    """A throttled, failing or dropped first attempt is retried and the ids end deleted."""
-    emulator.fault_plan = first_attempt_fails(fault)
-    rows = [("w", person, 7) for person in range(10)]
-    result, ledger = await sweep(emulator, tmp_path, csv_rows(rows))
-    assert emulator.stats.total_requests == 20
-    assert [record["status"] for record in ledger] == ["deleted"] * 10
-    assert {record["attempts"] for record in ledger} == {2}
-    assert result.stats.retries == 10
-    assert all(emulator.thumbnail_ids("w", person) and 7 not in emulator.thumbnail_ids("w", person)
-               for person in range(10))  # fmt: skip
-    assert result.exit_code == 0
-
-
-async def test_exhausted_retries_end_failed_with_exit_1(emulator: Emulator, tmp_path: Path) -> None:
-    """A batch that keeps getting 503 fails after --max-attempts, with a clear message."""
-    emulator.fault_plan = lambda info: Fault("status", status=503)
-    result, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]), max_attempts=3)
-    assert emulator.stats.total_requests == 3
-    (record,) = ledger
-    assert record["status"] == "failed"
-    assert record["http_status"] == 503
-    assert record["attempts"] == 3
-    assert record["message"].startswith("gave up after 3 attempts")
-    assert result.exit_code == 1
-
-
-async def test_timeout_is_retried(emulator: Emulator, tmp_path: Path) -> None:
-    """A response slower than --timeout is abandoned and retried."""
-    emulator.fault_plan = first_attempt_fails(Fault("delay", seconds=2.0))
-    result, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]), timeout=0.3)
-    assert ledger[0]["status"] == "deleted"
-    assert ledger[0]["attempts"] == 2
-    assert result.exit_code == 0
-
-
-async def test_retry_after_is_honoured(emulator: Emulator, tmp_path: Path) -> None:
-    """A 429 with Retry-After: 1 delays that batch's next attempt by about a second."""
-    emulator.fault_plan = first_attempt_fails(Fault("status", status=429, retry_after="1"))
-    _, ledger = await sweep(emulator, tmp_path, csv_rows([("w", 1, 5)]))
-    assert ledger[0]["status"] == "deleted"
-    assert ledger[0]["elapsed_ms"] >= 950
 
 
 async def test_authentication_failure_stops_and_skips_the_rest(tmp_path: Path) -> None:
