@@ -119,6 +119,8 @@ async def test_last_thumbnail_refusal_is_a_final_failure(
     assert record["status"] == "failed"
     assert record["http_status"] == 400
     assert record["attempts"] == 1
+    assert "a person must keep at least one thumbnail" in record["message"]
+    assert "not retried" in record["message"]
     assert emulator.thumbnail_ids("w", 5) == [1, 2]
     assert result.exit_code == 1
 

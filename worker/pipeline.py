@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -40,6 +41,12 @@ EXIT_OK = 0
 EXIT_INCOMPLETE = 1
 _LOGGED_FAILURES = 5
 _NOT_SENT = Outcome(deleted=False, sent=False)
+# The API's code for "a person must keep a thumbnail" is undocumented, so the refusal is
+# recognised by its wording (a 400 that speaks of the last / at least one thumbnail).
+_LAST_THUMBNAIL = re.compile(
+    r"thumbnail.*(last|at least one|without|no more|remain)|(last|at least one) thumbnail",
+    re.IGNORECASE,
+)
 
 
 class TooManyDeletesError(ThumbsweepError):
@@ -75,7 +82,7 @@ def failure_message(outcome: Outcome, attempts: int) -> str:
             f"gave up after {attempts} attempts: {outcome.message}; "
             "rerun with --resume to try these ids again"
         )
-    if outcome.http_status == 400 and "thumbnail" in outcome.message.lower():
+    if outcome.http_status == 400 and _LAST_THUMBNAIL.search(outcome.message):
         return (
             f"refused: {outcome.message} (a person must keep at least one thumbnail, so this "
             "removal would have left the person without any; not retried)"

@@ -1,0 +1,125 @@
+"""--resume: reading the ledger back, skipping what it records as deleted, and its failure modes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import csv_rows, final_states, single_id_rows, sweep
+from worker.emulator import Emulator, Fault, RequestInfo
+from worker.errors import ConfigError
+from worker.ledger import Ledger, LedgerRecord
+from worker.resume import LedgerCorruptError, read_deleted
+
+
+def write_records(path: Path, *records: LedgerRecord) -> None:
+    """Write records to a ledger the way a run does."""
+    ledger = Ledger(path)
+    ledger.open()
+    for record in records:
+        ledger.write(record)
+    ledger.close()
+
+
+DELETED = LedgerRecord(
+    run_id="r", status="deleted", workspace="=ws", person_id=1, thumbnail_ids=(5, 6)
+)
+FAILED = LedgerRecord(run_id="r", status="failed", workspace="=ws", person_id=1, thumbnail_ids=(7,))
+INVALID = LedgerRecord(run_id="r", status="invalid", line=3, error="bad")
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.csv"])
+def test_reads_only_deleted_ids_from_either_format(tmp_path: Path, name: str) -> None:
+    """Deleted ids are read back (formula-escaped workspaces included); others are not."""
+    path = tmp_path / name
+    write_records(path, DELETED, FAILED, INVALID)
+    assert read_deleted(path) == {("=ws", 1): {5, 6}}
+
+
+def test_missing_ledger_means_nothing_done(tmp_path: Path) -> None:
+    """Resuming without a ledger yet starts from scratch."""
+    assert read_deleted(tmp_path / "none.jsonl") == {}
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.csv"])
+def test_torn_last_line_is_ignored(tmp_path: Path, name: str) -> None:
+    """A last line cut short by a crash is dropped; the complete lines still count."""
+    path = tmp_path / name
+    write_records(path, DELETED)
+    with path.open("a") as handle:
+        handle.write('{"ts":"2026","run_id":"r","workspace":"w","person_id":2,"thumbna')
+    assert read_deleted(path) == {("=ws", 1): {5, 6}}
+
+
+@pytest.mark.parametrize(
+    "corrupt", ["{not json}", '["a", "list"]', '{"status": "deleted", "workspace": "w"}']
+)
+def test_corrupt_middle_line_is_an_error(tmp_path: Path, corrupt: str) -> None:
+    """A bad line that is not the last one stops the resume with its line number."""
+    path = tmp_path / "ledger.jsonl"
+    write_records(path, DELETED)
+    with path.open("a") as handle:
+        handle.write(corrupt + "\n")
+    write_records(path, FAILED)
+    with pytest.raises(LedgerCorruptError, match="line 2 is corrupt"):
+        read_deleted(path)
+
+
+def test_corrupt_csv_row_is_an_error(tmp_path: Path) -> None:
+    """A CSV ledger row with the wrong number of fields stops the resume."""
+    path = tmp_path / "ledger.csv"
+    write_records(path, DELETED)
+    with path.open("a") as handle:
+        handle.write("a,b,c\n")
+    write_records(path, FAILED)
+    with pytest.raises(ConfigError, match="line 3 is corrupt"):
+        read_deleted(path)
+
+
+async def test_resume_sends_only_what_is_not_deleted(emulator: Emulator, tmp_path: Path) -> None:
+    """After a run with permanent failures, --resume sends only the failed ids, once."""
+    rows = single_id_rows(20)
+    failing = {3, 7, 11}
+
+    def plan(info: RequestInfo) -> Fault | None:
+        return Fault("status", status=500) if info.person_id in failing else None
+
+    emulator.fault_plan = plan
+    first, _ = await sweep(emulator, tmp_path, csv_rows(rows), max_attempts=2)
+    assert first.exit_code == 1
+    emulator.fault_plan = None
+    before = emulator.stats.total_requests
+    second, ledger = await sweep(emulator, tmp_path, csv_rows(rows), resume=True)
+    assert second.exit_code == 0
+    assert emulator.stats.total_requests - before == len(failing)
+    assert second.plan.already_deleted == 17
+    last_run = final_states(ledger)
+    assert {key[1] for key in last_run} == failing
+    assert set(last_run.values()) == {"deleted"}
+    third, _ = await sweep(emulator, tmp_path, csv_rows(rows), resume=True)
+    assert third.exit_code == 0
+    assert third.plan.requests == 0
+
+
+async def test_resume_on_a_csv_ledger(emulator: Emulator, tmp_path: Path) -> None:
+    """--resume works the same with a CSV ledger."""
+    ledger = tmp_path / "ledger.csv"
+    rows = single_id_rows(5)
+    await sweep(emulator, tmp_path, csv_rows(rows[:3]), ledger=ledger)
+    result, _ = await sweep(emulator, tmp_path, csv_rows(rows), ledger=ledger, resume=True)
+    assert result.plan.already_deleted == 3
+    assert result.plan.requests == 2
+    assert len(ledger.read_text().splitlines()) == 1 + 5
+
+
+async def test_resume_refuses_a_corrupt_ledger_before_sending(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A corrupt ledger stops --resume with a ConfigError (exit 2) and nothing sent."""
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text('{"broken\n' + json.dumps({"status": "failed"}) + "\n")
+    with pytest.raises(ConfigError):
+        await sweep(emulator, tmp_path, csv_rows(single_id_rows(2)), resume=True)
+    assert emulator.stats.total_requests == 0
