@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from worker.errors import ConfigError
-from worker.ledger import CSV_COLUMNS, INVALID_FIELDS, REQUEST_FIELDS, Ledger, LedgerRecord
+from worker.ledger import (
+    CSV_COLUMNS,
+    INVALID_FIELDS,
+    REQUEST_FIELDS,
+    SYNC_EVERY_RECORDS,
+    Ledger,
+    LedgerRecord,
+)
 
 DELETED = LedgerRecord(
     run_id="r1", status="deleted", workspace="w", person_id=7, thumbnail_ids=(1, 2),
@@ -104,3 +112,34 @@ def test_unwritable_ledger_is_a_config_error(tmp_path: Path) -> None:
     """A ledger in a missing directory fails with one clear line."""
     with pytest.raises(ConfigError, match="cannot open ledger"):
         Ledger(tmp_path / "missing" / "l.jsonl").open()
+
+
+def test_fsync_runs_periodically_not_only_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long runs are fsynced every SYNC_EVERY_RECORDS records, and again at close."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    ledger = Ledger(tmp_path / "l.jsonl")
+    ledger.open()
+    for _ in range(SYNC_EVERY_RECORDS * 2 + 5):
+        ledger.write(DELETED)
+    assert len(synced) >= 2
+    ledger.close()
+    assert len(synced) >= 3
+
+
+def test_each_record_is_on_disk_before_close(tmp_path: Path) -> None:
+    """A record can be read back while the ledger is still open (a SIGKILL would keep it)."""
+    path = tmp_path / "l.jsonl"
+    ledger = Ledger(path)
+    ledger.open()
+    ledger.write(DELETED)
+    assert json.loads(path.read_text())["status"] == "deleted"
+    ledger.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 from worker import __version__
 from worker.errors import ThumbsweepError
+from worker.shutdown import StoppedBeforeSending
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
 EXIT_SIGINT = 130
@@ -101,6 +102,7 @@ def _configure_logging(level: str, verbose: int, quiet: int) -> None:
 def _run_command(args: argparse.Namespace) -> int:
     from worker.pipeline import run
     from worker.settings import load_credentials, load_settings
+    from worker.shutdown import stop_on_sigterm_before_sending
     from worker.summary import render_summary
 
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
@@ -112,6 +114,7 @@ def _run_command(args: argparse.Namespace) -> int:
     credentials = None if settings.dry_run else load_credentials().require()
     if args.input == "-" and sys.stdin.isatty():
         print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
+    stop_on_sigterm_before_sending()
     result = asyncio.run(run(settings, args.input, credentials))
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:
@@ -132,8 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"thumbsweep: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("thumbsweep: interrupted", file=sys.stderr)
+        print("thumbsweep: interrupted by SIGINT before sending started", file=sys.stderr)
         return EXIT_SIGINT
+    except StoppedBeforeSending as stopped:
+        print("thumbsweep: stopped by SIGTERM before sending started", file=sys.stderr)
+        return stopped.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
         log.debug("internal error", exc_info=True)
         print(

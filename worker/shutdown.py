@@ -19,6 +19,24 @@ log = logging.getLogger("thumbsweep")
 SIGNAL_EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
+class StoppedBeforeSending(BaseException):
+    """SIGTERM arrived while the input was still being read: nothing was sent."""
+
+    exit_code = SIGNAL_EXIT_CODES[signal.SIGTERM]
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise StoppedBeforeSending
+
+
+def stop_on_sigterm_before_sending() -> None:
+    """Until sending starts, SIGTERM ends the run at once (also as PID 1, which has no default).
+
+    SIGINT already does so through KeyboardInterrupt. While sending, `StopSignals` takes over.
+    """
+    signal.signal(signal.SIGTERM, _raise_stopped)
+
+
 class StopSignals:
     """Installs the stop handlers for the duration of a `with` block."""
 
