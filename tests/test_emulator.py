@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from worker.emulator import Emulator, EmulatorConfig, Fault, RequestInfo
+from worker.emulator import Emulator, EmulatorConfig, EmulatorStats, Fault, RequestInfo
 
 ACCESS = "test-access-key"
 SECRET = "test-secret-key"
@@ -122,6 +122,35 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp client session."""
     async with aiohttp.ClientSession() as client:
         yield client
+
+
+class ConnectionCounter:
+    """Counts the TCP connections an aiohttp client opens and the pooled ones it reuses."""
+
+    def __init__(self) -> None:
+        self.created = 0
+        self.reused = 0
+
+    async def _on_create(self, *_: object) -> None:
+        self.created += 1
+
+    async def _on_reuse(self, *_: object) -> None:
+        self.reused += 1
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """A TraceConfig that feeds this counter."""
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_create_end.append(self._on_create)
+        trace.on_connection_reuseconn.append(self._on_reuse)
+        return trace
+
+
+@pytest.fixture
+async def counted() -> AsyncIterator[tuple[aiohttp.ClientSession, ConnectionCounter]]:
+    """A client session whose new and reused connections are counted."""
+    counter = ConnectionCounter()
+    async with aiohttp.ClientSession(trace_configs=[counter.trace_config()]) as client:
+        yield client, counter
 
 
 def test_test_signer_matches_published_vector() -> None:
@@ -435,7 +464,7 @@ async def test_counters_and_max_in_flight(session: aiohttp.ClientSession) -> Non
 
 
 async def test_stats_endpoint(emulator: Emulator, session: aiohttp.ClientSession) -> None:
-    """GET /_emulator/stats needs no signature and reports the counters as JSON."""
+    """GET /_emulator/stats needs no signature and reports the served counters as JSON."""
     await remove(session, emulator, 1, [5])
     await send(
         session,
@@ -448,14 +477,18 @@ async def test_stats_endpoint(emulator: Emulator, session: aiohttp.ClientSession
     async with session.get(emulator.base_url + "/_emulator/stats") as resp:
         assert resp.status == 200
         stats = await resp.json()
+    mean = stats.pop("mean_in_flight")
     assert stats == {
         "total_requests": 2,
         "by_status": {"200": 1, "401": 1},
         "signature_failures": 1,
+        "rate_limited": 0,
         "deletes_applied": 1,
         "in_flight": 0,
         "max_in_flight": 1,
     }
+    assert mean == emulator.stats.mean_in_flight
+    assert 0 < mean <= 1  # one at a time, with a gap between them
 
 
 @pytest.mark.parametrize(
@@ -473,8 +506,8 @@ async def test_unknown_route_is_gateway_404(
     assert emulator.stats.by_status == {"404": 1}
 
 
-async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
-    """emulate_main prints one listening line with the real port and exits 0 on SIGTERM."""
+async def start_cli_emulator(*args: str) -> tuple[asyncio.subprocess.Process, int]:
+    """Run emulate_main in a subprocess with `args`; return it and the port it announced."""
     script = (
         "import argparse, sys\n"
         "from worker.emulator import add_emulator_arguments, emulate_main\n"
@@ -491,6 +524,7 @@ async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
         "0",
         "--access-key",
         ACCESS,
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
@@ -502,6 +536,21 @@ async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
     assert line.startswith(prefix)
     port = int(line.removeprefix(prefix))
     assert port > 0
+    return proc, port
+
+
+async def stop_cli_emulator(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM the subprocess and check it exits 0 without output."""
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+    assert proc.returncode == 0
+    assert out == b""
+    assert err == b""
+
+
+async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
+    """emulate_main prints one listening line with the real port and exits 0 on SIGTERM."""
+    proc, port = await start_cli_emulator()
     path = "/api/v1/workspaces/w/persons/1"
     headers = signed("GET", path, secret="env-secret-xyz")
     async with (
@@ -509,8 +558,255 @@ async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
         client.get(f"http://127.0.0.1:{port}{path}", headers=headers) as resp,
     ):
         assert resp.status == 404  # authenticated, person unknown
-    proc.send_signal(signal.SIGTERM)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
-    assert proc.returncode == 0
-    assert out == b""
-    assert err == b""
+    await stop_cli_emulator(proc)
+
+
+# --- rate limit ----------------------------------------------------------------------
+
+
+def rate_limited_config(rate: float, burst: float | None = None) -> EmulatorConfig:
+    """Test credentials with a token-bucket rate limit."""
+    return EmulatorConfig(access_key=ACCESS, secret_key=SECRET, rate_limit=rate, rate_burst=burst)
+
+
+def test_rate_burst_defaults_and_validation() -> None:
+    """The bucket holds max(1, rate/10) tokens by default; bad limits are refused."""
+    assert rate_limited_config(100).bucket_capacity == 10
+    assert rate_limited_config(5).bucket_capacity == 1
+    assert rate_limited_config(5, 3).bucket_capacity == 3
+    for bad in ({"rate_limit": -1.0}, {"rate_limit": float("nan")}, {"rate_burst": 0.5}):
+        with pytest.raises(ValueError, match="rate"):
+            EmulatorConfig(**bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="keep-alive"):
+        EmulatorConfig(keepalive_timeout=-1.0)
+
+
+async def test_rate_limit_burst_then_429(session: aiohttp.ClientSession) -> None:
+    """A burst gets ~rate*t+burst 200s, the rest 420-coded 429s with nothing applied."""
+    rate, burst, sent = 10.0, 5.0, 30
+    async with Emulator(rate_limited_config(rate, burst)) as emu:
+        started = asyncio.get_running_loop().time()
+        replies = await asyncio.gather(*(remove(session, emu, pid, [1]) for pid in range(sent)))
+        elapsed = asyncio.get_running_loop().time() - started
+        ok = [pid for pid, r in enumerate(replies) if r.status == 200]
+        limited = [r for r in replies if r.status == 429]
+        assert len(ok) + len(limited) == sent
+        assert burst <= len(ok) <= burst + rate * elapsed + 1
+        for reply in limited:
+            assert reply.json() == {
+                "error": {
+                    "errorCode": "420",
+                    "message": "Rate Limited",
+                    "details": "request rate limit exceeded",
+                }
+            }
+            assert "Retry-After" not in reply.headers
+        stats = emu.stats
+        assert stats.rate_limited == len(limited) == stats.by_status["429"]
+        assert stats.by_status["200"] == len(ok)
+        assert stats.total_requests == sent
+        assert stats.deletes_applied == len(ok)
+        assert sorted(pid for _, pid in emu.persons) == ok
+        assert sorted(pid for _, pid in stats.per_person) == ok
+        assert sorted(pid for _, pid, _ in stats.per_id) == ok
+
+
+async def test_rate_limit_refills_over_time(session: aiohttp.ClientSession) -> None:
+    """After the bucket is drained, waiting t seconds lets about rate*t requests through."""
+    rate = 5.0
+    async with Emulator(rate_limited_config(rate, 1)) as emu:
+        assert (await remove(session, emu, 1, [1])).status == 200
+        assert (await remove(session, emu, 2, [1])).status == 429
+        await asyncio.sleep(0.6)  # 3 tokens' worth, but the bucket holds only 1
+        started = asyncio.get_running_loop().time()
+        statuses = [(await remove(session, emu, 3 + i, [1])).status for i in range(4)]
+        elapsed = asyncio.get_running_loop().time() - started
+        assert statuses[0] == 200
+        assert statuses.count(200) <= 1 + rate * elapsed + 1
+        assert 429 in statuses or elapsed * rate >= 2
+
+
+async def test_rate_limit_spares_unauthenticated_requests(session: aiohttp.ClientSession) -> None:
+    """Badly signed requests get 401 without taking a token; the bucket limits signed ones."""
+    async with Emulator(rate_limited_config(0.01, 1)) as emu:
+        bad = {"x-ncp-apigw-signature-v2": "bad"}
+        for _ in range(3):
+            path = thumbs_path(WS, 1)
+            reply = await send(session, emu, "DELETE", path, {"thumbnailIds": [1]}, headers=bad)
+            assert reply.status == 401
+        assert (await remove(session, emu, 1, [1])).status == 200
+        reply = await send(session, emu, "GET", f"/api/v1/workspaces/{WS}/persons/1")
+        assert reply.status == 429
+        assert reply.json()["error"]["errorCode"] == "420"
+        assert emu.stats.by_status == {"401": 3, "200": 1, "429": 1}
+        assert emu.stats.rate_limited == 1
+
+
+async def test_rate_limited_request_skips_latency(session: aiohttp.ClientSession) -> None:
+    """A 429 of the rate limit is answered at once, before the configured latency."""
+    config = EmulatorConfig(
+        access_key=ACCESS, secret_key=SECRET, latency_ms=300, rate_limit=0.01, rate_burst=1
+    )
+    async with Emulator(config) as emu:
+        assert (await remove(session, emu, 1, [1])).status == 200
+        started = time.monotonic()
+        assert (await remove(session, emu, 2, [1])).status == 429
+        assert time.monotonic() - started < 0.25
+
+
+# --- connections -----------------------------------------------------------------------
+
+
+async def test_close_fault_applies_and_forces_new_connection(
+    emulator: Emulator, counted: tuple[aiohttp.ClientSession, ConnectionCounter]
+) -> None:
+    """A "close" fault applies the delete and answers 200, then the client must reconnect."""
+    client, connections = counted
+    emulator.add_person(WS, 4, [1, 2, 3])
+    emulator.fault_plan = lambda info: Fault("close") if info.request_index == 0 else None
+    reply = await remove(client, emulator, 4, [1])
+    assert reply.status == 200
+    assert reply.headers.get("Connection") == "close"
+    assert listed_ids(reply) == [2, 3]
+    assert emulator.stats.deletes_applied == 1
+    assert (await remove(client, emulator, 4, [2])).status == 200
+    assert (await remove(client, emulator, 4, [5])).status == 200
+    assert (connections.created, connections.reused) == (2, 1)  # new after close, then pooled
+    assert emulator.thumbnail_ids(WS, 4) == [3]
+    assert emulator.stats.by_status == {"200": 3}
+
+
+async def test_close_fault_on_get(
+    emulator: Emulator, counted: tuple[aiohttp.ClientSession, ConnectionCounter]
+) -> None:
+    """A "close" fault on GET still returns the person, then closes the connection."""
+    client, connections = counted
+    emulator.add_person(WS, 9, [4, 5])
+    emulator.fault_plan = lambda info: Fault("close")
+    path = f"/api/v1/workspaces/{WS}/persons/9"
+    for _ in range(2):
+        reply = await send(client, emulator, "GET", path)
+        assert listed_ids(reply) == [4, 5]
+    assert (connections.created, connections.reused) == (2, 0)
+
+
+async def test_connection_pooled_without_close_fault(
+    emulator: Emulator, counted: tuple[aiohttp.ClientSession, ConnectionCounter]
+) -> None:
+    """Without faults the client reuses its one pooled connection, even after an idle pause."""
+    client, connections = counted
+    for person_id in range(3):
+        assert (await remove(client, emulator, person_id, [1])).status == 200
+        await asyncio.sleep(0.15)
+    assert (connections.created, connections.reused) == (1, 2)
+
+
+async def test_keepalive_timeout_closes_idle_connections(
+    counted: tuple[aiohttp.ClientSession, ConnectionCounter],
+) -> None:
+    """The server closes idle connections after keepalive_timeout; the client reconnects."""
+    client, connections = counted
+    config = EmulatorConfig(access_key=ACCESS, secret_key=SECRET, keepalive_timeout=0.1)
+    async with Emulator(config) as emu:
+        assert (await remove(client, emu, 1, [1])).status == 200
+        assert (await remove(client, emu, 2, [1])).status == 200
+        assert (connections.created, connections.reused) == (1, 1)
+        await asyncio.sleep(0.35)
+        assert (await remove(client, emu, 3, [1])).status == 200
+        assert (connections.created, connections.reused) == (2, 1)
+        assert emu.stats.by_status == {"200": 3}
+
+
+# --- in-process records ------------------------------------------------------------------
+
+
+async def test_seen_signatures_and_per_id(
+    emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    """seen_signatures records every signature, per_id each id's requests; neither is served."""
+    await remove(session, emulator, 1, [1, 2])
+    await remove(session, emulator, 1, [2, 3], method="POST")
+    await remove(session, emulator, 2, [2], workspace="other")
+    bad = {"x-ncp-apigw-signature-v2": "not-a-signature"}
+    await send(session, emulator, "DELETE", thumbs_path(WS, 1), {"thumbnailIds": [9]}, headers=bad)
+    await send(session, emulator, "GET", "/no/such/route")
+    assert len(emulator.seen_signatures) == 5
+    assert emulator.seen_signatures[3] == "not-a-signature"
+    for valid in emulator.seen_signatures[:3] + emulator.seen_signatures[4:]:
+        assert len(base64.b64decode(valid, validate=True)) == 32
+    assert emulator.stats.per_id == {
+        (WS, 1, 1): 1,
+        (WS, 1, 2): 2,
+        (WS, 1, 3): 1,
+        ("other", 2, 2): 1,
+    }
+    async with session.get(emulator.base_url + "/_emulator/stats") as resp:
+        served = await resp.text()
+    assert "per_id" not in served
+    assert "seen_signatures" not in served
+    assert not any(sig in served for sig in emulator.seen_signatures)
+
+
+async def test_per_id_counts_requests_repeated_after_drop(
+    emulator: Emulator, session: aiohttp.ClientSession
+) -> None:
+    """An id whose request was dropped and sent again (aiohttp resends DELETE) counts twice."""
+    emulator.add_person(WS, 4, [1, 2, 3])
+    emulator.fault_plan = lambda info: Fault("drop_after") if info.request_index == 0 else None
+    assert (await remove(session, emulator, 4, [1, 2])).status == 200
+    assert emulator.stats.per_id == {(WS, 4, 1): 2, (WS, 4, 2): 2}
+
+
+# --- requests in flight over time ----------------------------------------------------------
+
+
+def test_mean_in_flight_integral() -> None:
+    """mean_in_flight is the time integral of in_flight over first start..last end."""
+    stats = EmulatorStats()
+    assert stats.mean_in_flight == 0.0
+    stats.request_started(10.0)
+    stats.request_started(11.0)
+    stats.request_ended(13.0)
+    stats.request_ended(14.0)
+    assert stats.in_flight_integral == pytest.approx(1 + 2 * 2 + 1)
+    assert stats.mean_in_flight == pytest.approx(6 / 4)
+    assert stats.max_in_flight == 2
+    assert stats.in_flight == 0
+
+
+async def test_mean_in_flight_matches_concurrency(
+    counted: tuple[aiohttp.ClientSession, ConnectionCounter],
+) -> None:
+    """Concurrent requests with latency average about `concurrency` in flight; it is served."""
+    client, _ = counted
+    config = EmulatorConfig(access_key=ACCESS, secret_key=SECRET, latency_ms=200)
+    concurrency = 5
+    async with Emulator(config) as emu:
+        for round_ in range(2):
+            ids = range(round_ * concurrency, (round_ + 1) * concurrency)
+            replies = await asyncio.gather(*(remove(client, emu, pid, [1]) for pid in ids))
+            assert {r.status for r in replies} == {200}
+        assert concurrency - 1.5 <= emu.stats.mean_in_flight <= concurrency
+        async with client.get(emu.base_url + "/_emulator/stats") as resp:
+            served = await resp.json()
+        assert served["mean_in_flight"] == emu.stats.mean_in_flight
+        assert served["max_in_flight"] == concurrency
+
+
+async def test_cli_rate_limit_and_keepalive_flags() -> None:
+    """--rate-limit, --rate-burst and --keepalive-timeout reach the emulator's behaviour."""
+    proc, port = await start_cli_emulator(
+        "--rate-limit", "0.01", "--rate-burst", "2", "--keepalive-timeout", "0.1"
+    )
+    path = "/api/v1/workspaces/w/persons/1"
+    connections = ConnectionCounter()
+    statuses: list[int] = []
+    async with aiohttp.ClientSession(trace_configs=[connections.trace_config()]) as client:
+        for pause in (0.0, 0.3, 0.0):
+            await asyncio.sleep(pause)
+            headers = signed("GET", path, secret="env-secret-xyz")
+            async with client.get(f"http://127.0.0.1:{port}{path}", headers=headers) as resp:
+                statuses.append(resp.status)
+    await stop_cli_emulator(proc)
+    assert statuses == [404, 404, 429]  # two tokens, then the bucket is empty
+    assert (connections.created, connections.reused) == (2, 1)  # idle pause: server closed it

@@ -139,6 +139,7 @@ async def test_drain_timeout_cancels_slow_requests(tmp_path: Path) -> None:
     assert set(states.values()) == {"skipped"}
     interrupted = [r for r in ledger if r["message"].startswith("interrupted in flight")]
     assert len(interrupted) == 4
+    assert {r["attempts"] for r in interrupted} == {1}
 
 
 async def test_second_sigint_exits_at_once(tmp_path: Path) -> None:

@@ -171,9 +171,10 @@ class Sweep:
         body = encode_body(batch.thumbnail_ids)
         started = time.perf_counter()
         last_sent: Outcome | None = None
+        sent = 0
 
         async def attempt(number: int) -> Outcome:
-            nonlocal last_sent
+            nonlocal last_sent, sent
             if number > 1:
                 await self._budget.wait_for_retry(self.guard)
             if self.guard.tripped:
@@ -182,6 +183,7 @@ class Sweep:
             if self.guard.tripped:
                 return _NOT_SENT
             self._budget.record(is_retry=number > 1)
+            sent += 1
             outcome = await self._api.remove(batch, body)
             last_sent = outcome
             self._stats.record_attempt(outcome.latency)
@@ -203,7 +205,7 @@ class Sweep:
                 f"({self.guard.reason or 'cancelled'}); the delete may or may not have been "
                 "applied, so --resume sends these ids again"
             )
-            self._write(batch, "skipped", last_sent, 0, elapsed_ms, message=message)
+            self._write(batch, "skipped", last_sent, sent, elapsed_ms, message=message)
             raise
         self._finish(batch, outcome, last_sent, attempts, started)
 
