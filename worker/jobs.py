@@ -176,12 +176,12 @@ def _byte_lines(stream: BinaryIO, name: str) -> Iterator[bytes]:
     while True:
         number += 1
         try:
-            raw = stream.readline(MAX_LINE_BYTES)
+            raw = stream.readline(MAX_LINE_BYTES + 1)
         except OSError as exc:
             raise InputError(f"cannot read input {name}: {exc.strerror or exc}") from None
         if not raw:
             return
-        if len(raw) >= MAX_LINE_BYTES and not raw.endswith(b"\n"):
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             raise InputError(f"line {number} of input {name} is longer than 1 MiB")
         yield raw
 
@@ -490,7 +490,7 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, str):
         text = value.strip()
         if _DIGITS.fullmatch(text) and len(text.lstrip("0")) <= len(str(MAX_ID)):
-            return int(text)
+            return int(text.lstrip("0") or "0")  # int() refuses > 4300 digits, even zeros
     return None
 
 
