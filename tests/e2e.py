@@ -1,4 +1,4 @@
-"""Helpers for end-to-end tests: an emulator fixture and a run of the pipeline against it."""
+"""Test helpers: a run of the pipeline against the emulator, inputs, and ledger checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from worker.emulator import Emulator
+from worker.ledger import Ledger, LedgerRecord
 from worker.pipeline import RunResult, run
 from worker.settings import load_settings
 
@@ -65,3 +66,12 @@ def final_states(records: list[dict[str, Any]], run_id: str | None = None) -> di
 def single_id_rows(persons: int, workspace: str = "w") -> list[tuple[str, int, int]]:
     """One thumbnail id (person * 10 + 1) for each of `persons` persons."""
     return [(workspace, person, person * 10 + 1) for person in range(1, persons + 1)]
+
+
+def write_ledger(path: Path, *records: LedgerRecord) -> None:
+    """Open a ledger, write the records the way a run does, and close it."""
+    ledger = Ledger(path)
+    ledger.open()
+    for record in records:
+        ledger.write(record)
+    ledger.close()

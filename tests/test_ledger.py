@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import write_ledger
 from worker.errors import ConfigError
 from worker.ledger import (
     CSV_COLUMNS,
@@ -27,19 +28,10 @@ DELETED = LedgerRecord(
 INVALID = LedgerRecord(run_id="r1", status="invalid", line=4, error="bad id 'x'")
 
 
-def write_all(path: Path, *records: LedgerRecord) -> None:
-    """Open, write and close a ledger."""
-    ledger = Ledger(path)
-    ledger.open()
-    for record in records:
-        ledger.write(record)
-    ledger.close()
-
-
 def test_jsonl_has_documented_fields(tmp_path: Path) -> None:
     """Request records carry the request fields; invalid ones carry line and error instead."""
     path = tmp_path / "l.jsonl"
-    write_all(path, DELETED, INVALID)
+    write_ledger(path, DELETED, INVALID)
     first, second = (json.loads(line) for line in path.read_text().splitlines())
     assert tuple(first) == REQUEST_FIELDS
     assert first["thumbnail_ids"] == [1, 2]
@@ -52,8 +44,8 @@ def test_jsonl_has_documented_fields(tmp_path: Path) -> None:
 def test_appends_never_truncates(tmp_path: Path) -> None:
     """A second run appends to the same ledger."""
     path = tmp_path / "l.jsonl"
-    write_all(path, DELETED)
-    write_all(path, INVALID)
+    write_ledger(path, DELETED)
+    write_ledger(path, INVALID)
     assert len(path.read_text().splitlines()) == 2
 
 
@@ -62,10 +54,10 @@ def test_torn_last_line_is_cut_off_before_appending(
 ) -> None:
     """A half-written line from a crash is dropped with a warning; complete lines stay."""
     path = tmp_path / "l.jsonl"
-    write_all(path, INVALID)
+    write_ledger(path, INVALID)
     with path.open("a") as handle:
         handle.write('{"ts": "half')
-    write_all(path, DELETED)
+    write_ledger(path, DELETED)
     lines = path.read_text().splitlines()
     assert [json.loads(line)["status"] for line in lines] == ["invalid", "deleted"]
     assert "dropped a torn last line (12 bytes)" in caplog.text
@@ -74,8 +66,8 @@ def test_torn_last_line_is_cut_off_before_appending(
 def test_csv_same_columns_lists_joined_and_header_once(tmp_path: Path) -> None:
     """The CSV ledger has one header, the same columns, and lists joined by ';'."""
     path = tmp_path / "l.csv"
-    write_all(path, DELETED)
-    write_all(path, INVALID)
+    write_ledger(path, DELETED)
+    write_ledger(path, INVALID)
     rows = list(csv.reader(path.read_text().splitlines()))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == 3
@@ -93,7 +85,7 @@ def test_csv_cells_are_safe_from_formula_injection(tmp_path: Path) -> None:
         run_id="r", status="failed", workspace="=HYPERLINK(1)", person_id=1,
         thumbnail_ids=(1,), message="@SUM(A1)",
     )  # fmt: skip
-    write_all(path, evil, LedgerRecord(run_id="r", status="invalid", line=2, error="-1+1"))
+    write_ledger(path, evil, LedgerRecord(run_id="r", status="invalid", line=2, error="-1+1"))
     rows = list(csv.DictReader(path.read_text().splitlines()))
     assert rows[0]["workspace"] == "'=HYPERLINK(1)"
     assert rows[0]["message"] == "'@SUM(A1)"

@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import csv_rows, final_states, single_id_rows, sweep
+from tests.e2e import csv_rows, final_states, single_id_rows, sweep, write_ledger
 from worker.emulator import Emulator, Fault, RequestInfo
 from worker.errors import ConfigError
-from worker.ledger import Ledger, LedgerRecord
+from worker.ledger import LedgerRecord
 from worker.resume import LedgerCorruptError, read_deleted
-
-
-def write_records(path: Path, *records: LedgerRecord) -> None:
-    """Write records to a ledger the way a run does."""
-    ledger = Ledger(path)
-    ledger.open()
-    for record in records:
-        ledger.write(record)
-    ledger.close()
-
 
 DELETED = LedgerRecord(
     run_id="r", status="deleted", workspace="=ws", person_id=1, thumbnail_ids=(5, 6)
@@ -34,7 +24,7 @@ INVALID = LedgerRecord(run_id="r", status="invalid", line=3, error="bad")
 def test_reads_only_deleted_ids_from_either_format(tmp_path: Path, name: str) -> None:
     """Deleted ids are read back (formula-escaped workspaces included); others are not."""
     path = tmp_path / name
-    write_records(path, DELETED, FAILED, INVALID)
+    write_ledger(path, DELETED, FAILED, INVALID)
     assert read_deleted(path) == {("=ws", 1): {5, 6}}
 
 
@@ -47,7 +37,7 @@ def test_missing_ledger_means_nothing_done(tmp_path: Path) -> None:
 def test_torn_last_line_is_ignored(tmp_path: Path, name: str) -> None:
     """A last line cut short by a crash is dropped; the complete lines still count."""
     path = tmp_path / name
-    write_records(path, DELETED)
+    write_ledger(path, DELETED)
     with path.open("a") as handle:
         handle.write('{"ts":"2026","run_id":"r","workspace":"w","person_id":2,"thumbna')
     assert read_deleted(path) == {("=ws", 1): {5, 6}}
@@ -59,10 +49,10 @@ def test_torn_last_line_is_ignored(tmp_path: Path, name: str) -> None:
 def test_corrupt_middle_line_is_an_error(tmp_path: Path, corrupt: str) -> None:
     """A bad line that is not the last one stops the resume with its line number."""
     path = tmp_path / "ledger.jsonl"
-    write_records(path, DELETED)
+    write_ledger(path, DELETED)
     with path.open("a") as handle:
         handle.write(corrupt + "\n")
-    write_records(path, FAILED)
+    write_ledger(path, FAILED)
     with pytest.raises(LedgerCorruptError, match="line 2 is corrupt"):
         read_deleted(path)
 
@@ -70,10 +60,10 @@ def test_corrupt_middle_line_is_an_error(tmp_path: Path, corrupt: str) -> None:
 def test_corrupt_csv_row_is_an_error(tmp_path: Path) -> None:
     """A CSV ledger row with the wrong number of fields stops the resume."""
     path = tmp_path / "ledger.csv"
-    write_records(path, DELETED)
+    write_ledger(path, DELETED)
     with path.open("a") as handle:
         handle.write("a,b,c\n")
-    write_records(path, FAILED)
+    write_ledger(path, FAILED)
     with pytest.raises(ConfigError, match="line 3 is corrupt"):
         read_deleted(path)
 
