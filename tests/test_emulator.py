@@ -510,7 +510,8 @@ async def start_cli_emulator(*args: str) -> tuple[asyncio.subprocess.Process, in
     """Run emulate_main in a subprocess with `args`; return it and the port it announced."""
     script = (
         "import argparse, sys\n"
-        "from worker.emulator import add_emulator_arguments, emulate_main\n"
+        "from worker.emulator import emulate_main\n"
+        "from worker.emulator_options import add_emulator_arguments\n"
         "parser = argparse.ArgumentParser()\n"
         "add_emulator_arguments(parser)\n"
         "sys.exit(emulate_main(parser.parse_args(sys.argv[1:])))\n"

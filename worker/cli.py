@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from worker import __version__
+from worker.emulator_options import add_emulator_arguments
 from worker.errors import ThumbsweepError
 from worker.shutdown import StoppedBeforeSending
 
@@ -74,8 +75,6 @@ def _build_parser() -> argparse.ArgumentParser:
                      "(default: config/thumbsweep.toml if present)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     run.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
-
-    from worker.emulator import add_emulator_arguments
 
     emulate = commands.add_parser(
         "emulate",

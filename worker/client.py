@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
@@ -103,7 +103,7 @@ def _thumbnails(payload: Any) -> tuple[tuple[int, ...] | None, int | None]:
     return tuple(remaining), primary
 
 
-def interpret(status: int, body: bytes, retry_after: str | None) -> Outcome:
+def interpret(status: int, body: bytes, retry_after: str | None, latency: float = 0.0) -> Outcome:
     """Classify one HTTP response: deleted, retryable, an authentication failure, or final."""
     try:
         payload: Any = json.loads(body) if body else None
@@ -117,7 +117,7 @@ def interpret(status: int, body: bytes, retry_after: str | None) -> Outcome:
         remaining, primary = _thumbnails(payload)
         return Outcome(
             deleted=True, http_status=status, code=code, message=clean_message(message or ""),
-            remaining_ids=remaining, primary_id=primary,
+            remaining_ids=remaining, primary_id=primary, latency=latency,
         )  # fmt: skip
     if message is None:
         message = f"HTTP {status} with an empty body" if not body else f"HTTP {status}"
@@ -129,6 +129,7 @@ def interpret(status: int, body: bytes, retry_after: str | None) -> Outcome:
         retryable=status in RETRYABLE_STATUSES,
         auth_failure=status in AUTH_STATUSES,
         retry_after=parse_retry_after(retry_after) if status in RETRYABLE_STATUSES else None,
+        latency=latency,
     )
 
 
@@ -172,11 +173,14 @@ class ThumbnailApi:
                 "DELETE", url, data=body, headers=headers, timeout=self._timeout
             ) as response:
                 payload = await response.read()
-                outcome = interpret(response.status, payload, response.headers.get("Retry-After"))
+                return interpret(
+                    response.status, payload, response.headers.get("Retry-After"),
+                    time.perf_counter() - started,
+                )  # fmt: skip
         except (TimeoutError, aiohttp.ClientError) as exc:
-            outcome = Outcome(
+            return Outcome(
                 deleted=False,
                 message=describe_transport_error(exc, self._timeout_s),
                 retryable=True,
+                latency=time.perf_counter() - started,
             )
-        return replace(outcome, latency=time.perf_counter() - started)

@@ -84,7 +84,14 @@ class RetryPolicy:
 
         `attempt` receives the attempt number (1 for the first) and returns an Outcome whose
         `sent` is False when it sent nothing (the run stopped before it could).
+
+        Most batches succeed at once, so the first attempt runs directly; tenacity (which
+        costs far more per call than a request) takes over only when a retry is needed, and
+        replays that first outcome so its attempt numbers and backoff stay exact.
         """
+        first = await attempt(1)
+        if not first.retryable or self._max_attempts == 1 or self._guard.tripped:
+            return first, int(first.sent)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts) | _StopWhenGuardTripped(self._guard),
             wait=self._wait,
@@ -94,11 +101,13 @@ class RetryPolicy:
             before_sleep=self._before_sleep,
         )
         number = 0
-        sent = 0
+        sent = int(first.sent)
 
         async def counted() -> Outcome:
             nonlocal number, sent
             number += 1
+            if number == 1:
+                return first
             outcome = await attempt(number)
             sent += outcome.sent
             return outcome
