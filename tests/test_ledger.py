@@ -122,6 +122,7 @@ def test_fsync_runs_periodically_not_only_at_close(
     ledger.open()
     for _ in range(SYNC_EVERY_RECORDS * 2 + 5):
         ledger.write(DELETED)
+        ledger.wait_for_sync()
     assert len(synced) >= 2
     ledger.close()
     assert len(synced) >= 3

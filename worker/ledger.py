@@ -3,8 +3,9 @@
 JSON Lines by default; a path ending `.csv` gives CSV with the same columns (lists joined by
 `;`, cells that a spreadsheet would run as formulas prefixed with `'`). Each record reaches the
 operating system in one `write` as soon as it is known, so a SIGKILL loses no finished outcome;
-the file is fsynced about every second (or every `SYNC_EVERY_RECORDS` records) and when closed,
-against power loss. A torn last line left by a crash is cut off when the ledger is reopened.
+the file is fsynced about every second (or every `SYNC_EVERY_RECORDS` records), on a helper
+thread so a slow disk never stalls the event loop, and again when closed, against power loss.
+A torn last line left by a crash is cut off when the ledger is reopened.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import logging
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +152,8 @@ class Ledger:
         self._fd: int | None = None
         self._unsynced = 0
         self._synced_at = 0.0
+        self._syncer: ThreadPoolExecutor | None = None
+        self._pending_sync: Future[None] | None = None
 
     def open(self) -> None:
         """Open for appending; cut off a torn last line; write the CSV header of a new file."""
@@ -207,21 +211,35 @@ class Ledger:
         if self._unsynced >= SYNC_EVERY_RECORDS or (
             time.monotonic() - self._synced_at >= SYNC_EVERY_SECONDS
         ):
-            self.sync()
+            self._sync_in_background(self._fd)
 
-    def sync(self) -> None:
-        """Force what was written to stable storage."""
-        if self._fd is not None and self._unsynced:
-            os.fsync(self._fd)
+    def _sync_in_background(self, fd: int) -> None:
+        """fsync on a helper thread, so a slow disk never stalls the event loop."""
+        if self._pending_sync is not None and not self._pending_sync.done():
+            return  # one at a time; the next write after it finishes asks again
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-fsync")
+        self._pending_sync = self._syncer.submit(os.fsync, fd)
         self._unsynced = 0
         self._synced_at = time.monotonic()
+
+    def wait_for_sync(self) -> None:
+        """Block until a background fsync in progress has finished."""
+        if self._pending_sync is not None:
+            self._pending_sync.result()
 
     def close(self) -> None:
         """Flush to stable storage and close; safe to call twice."""
         if self._fd is None:
             return
-        fd, self._fd = self._fd, None
         try:
-            os.fsync(fd)
+            self.wait_for_sync()
         finally:
-            os.close(fd)
+            fd, self._fd = self._fd, None
+            if self._syncer is not None:
+                self._syncer.shutdown(wait=True)
+                self._syncer = None
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

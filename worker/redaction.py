@@ -16,5 +16,7 @@ def redact(text: str) -> str:
 
 def clean_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """A one-line, redacted, length-capped message fit for a ledger or a log line."""
+    if len(text) <= limit and "://" not in text and text.isprintable() and "  " not in text:
+        return text.strip()  # the common case ("success"): nothing to redact or fold
     text = _WHITESPACE.sub(" ", redact(text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
