@@ -26,6 +26,7 @@ InputFormat = Literal["auto", "csv", "jsonl"]
 Format = Literal["csv", "jsonl"]
 
 MAX_ID = 2**63 - 1
+_MAX_ID_DIGITS = len(str(MAX_ID))
 """Largest person or thumbnail id (a signed 64-bit integer)."""
 
 MAX_LINE_BYTES = 1 << 20
@@ -483,13 +484,15 @@ def _is_absent(value: object) -> bool:
 
 def _as_int(value: object) -> int | None:
     """A JSON integer or a string of ASCII digits (spaces around allowed) as an int."""
+    if type(value) is str and len(value) < _MAX_ID_DIGITS and value.isascii() and value.isdigit():
+        return int(value)  # the common case: a plain CSV cell of digits
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, str):
         text = value.strip()
-        if _DIGITS.fullmatch(text) and len(text.lstrip("0")) <= len(str(MAX_ID)):
+        if _DIGITS.fullmatch(text) and len(text.lstrip("0")) <= _MAX_ID_DIGITS:
             return int(text.lstrip("0") or "0")  # int() refuses > 4300 digits, even zeros
     return None
 
