@@ -37,7 +37,8 @@ def _isolated_environment(
     """No test sees the developer's credentials, .env, config file or secrets directory."""
     for name in (
         "THUMBSWEEP_ACCESS_KEY", "THUMBSWEEP_SECRET_KEY", "NCLOUD_ACCESS_KEY",
-        "NCLOUD_SECRET_KEY", "THUMBSWEEP_CONFIG", "THUMBSWEEP_SECRETS_DIR",
+        "NCLOUD_SECRET_KEY", "THUMBSWEEP_CONFIG", "THUMBSWEEP_SECRETS_DIR", "THUMBSWEEP_SHARD",
+        "THUMBSWEEP_SHARD_COUNT", "JOB_COMPLETION_INDEX",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("THUMBSWEEP_SECRETS_DIR", str(tmp_path_factory.mktemp("no-secrets") / "x"))

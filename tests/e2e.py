@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -42,8 +44,12 @@ async def sweep(
 
 
 def csv_rows(rows: list[tuple[str, int, int]]) -> str:
-    """A CSV input with one id per row."""
-    return "workspace,person_id,thumbnail_id\n" + "".join(f"{w},{p},{t}\n" for w, p, t in rows)
+    """A CSV input with one id per row (quoted where a workspace needs it)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("workspace", "person_id", "thumbnail_id"))
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 IdKey = tuple[str, int, int]

@@ -1,6 +1,7 @@
 """Per-person grouping of jobs: de-duplicated ids in first-seen order, chunked into batches.
 
-With `--resume`, ids the ledger already records as deleted are left out.
+With `--resume`, ids the ledger already records as deleted are left out; with `--shard`,
+persons of other shards.
 Memory follows the number of unique ids, not the number of input rows: each person holds a
 compact array of 64-bit ids, and workspace names are interned.
 """
@@ -11,6 +12,8 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from worker.sharding import Shard
 
 # Below this many ids a linear scan of the C array is cheaper than a set; above it a set keeps
 # de-duplication O(1) for the rare person listed with thousands of ids.
@@ -38,14 +41,21 @@ class Plan:
     duplicates: int
     requests: int
     already_deleted: int = 0
+    other_shards: int = 0
 
 
 class Batcher:
     """Collects (workspace, person, ids) jobs in any order and yields per-person batches."""
 
-    def __init__(self, already_deleted: dict[PersonKey, set[int]] | None = None) -> None:
+    def __init__(
+        self,
+        already_deleted: dict[PersonKey, set[int]] | None = None,
+        shard: Shard | None = None,
+    ) -> None:
         self._done = already_deleted or {}
+        self._shard = shard
         self.already_deleted = 0
+        self.other_shards = 0
         self._ids: dict[PersonKey, array[int]] = {}
         self._large: dict[PersonKey, set[int]] = {}
         self._workspaces: dict[str, str] = {}
@@ -54,6 +64,9 @@ class Batcher:
 
     def add(self, workspace: str, person_id: int, thumbnail_ids: tuple[int, ...]) -> None:
         """Record a job's ids for its person, dropping ids already recorded for that person."""
+        if self._shard is not None and not self._shard.holds(workspace, person_id):
+            self.other_shards += len(thumbnail_ids)
+            return
         workspace = self._workspaces.setdefault(workspace, sys.intern(workspace))
         key = (workspace, person_id)
         ids = self._ids.get(key)
@@ -85,6 +98,7 @@ class Batcher:
             duplicates=self.duplicates,
             requests=requests,
             already_deleted=self.already_deleted,
+            other_shards=self.other_shards,
         )
 
     def batches(self, max_ids_per_request: int) -> Iterator[PersonBatch]:

@@ -43,6 +43,10 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
      "of finished batches failed (default: 0.5)"),
     ("--max-deletes", "max_deletes", int, "refuse (exit 3) an input with more unique ids "
      "(default: no limit)"),
+    ("--shard", "shard", str, "I/N: only the persons whose stable hash mod N is I; the shard "
+     "writes its own ledger, NAME.shard-I-of-N.EXT (default: all)"),
+    ("--failed-out", "failed_out", Path, "write every id that did not end deleted as a CSV in "
+     "the input format, ready to feed back (default: none)"),
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from worker.batching import Batcher, PersonBatch, Plan
 from worker.budget import RetryBudget
 from worker.client import Outcome, ThumbnailApi, encode_body
 from worker.errors import ThumbsweepError
+from worker.failed_out import FailedOut
 from worker.guards import EXIT_GUARD, FailureBreaker, Guard
 from worker.jobs import InvalidRow, Job, read_jobs
 from worker.ledger import Ledger, LedgerRecord, Status
@@ -114,9 +115,16 @@ class Sweep:
     """Sends every batch through the retry policy and records each outcome."""
 
     def __init__(
-        self, settings: Settings, api: ThumbnailApi, ledger: Ledger, stats: RunStats, run_id: str
+        self,
+        settings: Settings,
+        api: ThumbnailApi,
+        ledger: Ledger,
+        stats: RunStats,
+        run_id: str,
+        failed_out: FailedOut | None = None,
     ) -> None:
         self._settings = settings
+        self._failed_out = failed_out
         self._api = api
         self._ledger = ledger
         self._stats = stats
@@ -274,11 +282,14 @@ class Sweep:
         )
         self._ledger.write(record)
         self._stats.count(record)
+        if self._failed_out is not None and status in ("failed", "skipped"):
+            self._failed_out.add(batch)
 
 
 def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidRow]]:
-    already_deleted = read_deleted(settings.ledger) if settings.resume else None
-    batcher = Batcher(already_deleted)
+    ledger = settings.output_path(settings.ledger)
+    already_deleted = read_deleted(ledger) if settings.resume else None
+    batcher = Batcher(already_deleted, settings.shard_spec)
     invalid: list[InvalidRow] = []
     for item in read_jobs(source, settings.format, settings.delimiter):
         if isinstance(item, Job):
@@ -289,12 +300,16 @@ def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidR
 
 
 def _log_plan(plan: Plan, invalid: int, settings: Settings) -> None:
-    resumed = f", {plan.already_deleted} already deleted per the ledger" if settings.resume else ""
+    extra = ""
+    if settings.resume:
+        extra += f", {plan.already_deleted} already deleted per the ledger"
+    if settings.shard is not None:
+        extra += f", {plan.other_shards} ids left to other shards (shard {settings.shard})"
     log.info(
         "plan%s: %d workspaces, %d persons, %d unique ids to delete (%d duplicates removed%s), "
         "%d requests, %d invalid rows",
         " (dry run)" if settings.dry_run else "", plan.workspaces, plan.persons, plan.unique_ids,
-        plan.duplicates, resumed, plan.requests, invalid,
+        plan.duplicates, extra, plan.requests, invalid,
     )  # fmt: skip
 
 
@@ -322,11 +337,16 @@ async def run(
     plan = batcher.plan(settings.max_ids_per_request)
     _log_plan(plan, len(invalid), settings)
     _check_max_deletes(plan, settings)
-    ledger = Ledger(settings.ledger)
+    ledger = Ledger(settings.output_path(settings.ledger))
     ledger.open()
-    stats.ledger_path = str(settings.ledger)
+    stats.ledger_path = str(ledger.path)
+    failed_out = None
+    if settings.failed_out is not None and not settings.dry_run:
+        failed_out = FailedOut(settings.output_path(settings.failed_out))
     guard: Guard | None = None
     try:
+        if failed_out is not None:
+            failed_out.open()
         for row in invalid:
             record = LedgerRecord(run_id=run_id, status="invalid", line=row.line, error=row.error)
             ledger.write(record)
@@ -343,10 +363,12 @@ async def run(
         elif plan.requests:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            guard = await _send(settings, credentials, batches, ledger, stats, run_id)
+            guard = await _send(settings, credentials, batches, ledger, stats, run_id, failed_out)
     finally:
         stats.finish()
         ledger.close()
+        if failed_out is not None:
+            failed_out.close()
     if guard is not None and guard.tripped:
         return RunResult(run_id, plan, stats, guard.reason, guard.exit_code)
     return RunResult(run_id, plan, stats)
@@ -359,6 +381,7 @@ async def _send(
     ledger: Ledger,
     stats: RunStats,
     run_id: str,
+    failed_out: FailedOut | None,
 ) -> Guard:
     access_key, secret_key = credentials
     connector = aiohttp.TCPConnector(limit=settings.concurrency)
@@ -372,7 +395,7 @@ async def _send(
         session._retry_connection = False
         signer = Signer(access_key, secret_key)
         api = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
-        sweep = Sweep(settings, api, ledger, stats, run_id)
+        sweep = Sweep(settings, api, ledger, stats, run_id, failed_out)
         stats.start_sending()
         with StopSignals(sweep.stop, sweep.cancel_in_flight, settings.drain_timeout):
             await sweep.send_all(batches)

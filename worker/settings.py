@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.sharding import Shard, shard_from_environment
 
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
@@ -59,6 +60,23 @@ class Settings(BaseSettings):
     breaker_min_batches: int = Field(100, ge=1)
     max_failure_rate: float = Field(0.5, ge=0, le=1)
     max_deletes: int | None = Field(None, ge=0)
+    shard: str | None = Field(default_factory=shard_from_environment, validate_default=True)
+    failed_out: Path | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_spec(cls, value: str | None) -> str | None:
+        return None if value is None else str(Shard.parse(value))
+
+    @property
+    def shard_spec(self) -> Shard | None:
+        """The parsed --shard, if any."""
+        return None if self.shard is None else Shard.parse(self.shard)
+
+    def output_path(self, path: Path) -> Path:
+        """Where an output file goes: with --shard, each shard gets its own file."""
+        shard = self.shard_spec
+        return path if shard is None else shard.ledger_path(path)
 
     @field_validator("delimiter")
     @classmethod
