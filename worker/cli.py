@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,13 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
      "(default: no limit)"),
     ("--shard", "shard", str, "I/N: only the persons whose stable hash mod N is I; the shard "
      "writes its own ledger, NAME.shard-I-of-N.EXT (default: all)"),
+    ("--progress-interval", "progress_interval", float, "seconds between JSON progress lines "
+     "when stderr is not a terminal; 0 = none (default: 10)"),
+    ("--log-format", "log_format", str, "text or json, for all logs (default: text)"),
+    ("--metrics-file", "metrics_file", Path, "Prometheus textfile, rewritten atomically while "
+     "running and at exit (default: none)"),
+    ("--pushgateway", "pushgateway", str, "Prometheus Pushgateway URL to push to at the end "
+     "(default: none)"),
     ("--failed-out", "failed_out", Path, "write every id that did not end deleted as a CSV in "
      "the input format, ready to feed back (default: none)"),
 )  # fmt: skip
@@ -89,15 +97,34 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str, verbose: int, quiet: int) -> None:
+class _JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            fields["exception"] = self.formatException(record.exc_info)
+        return json.dumps(fields, ensure_ascii=False)
+
+
+def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) -> None:
     levels = ["DEBUG", "INFO", "WARNING", "ERROR"]
     index = min(max(levels.index(level) - verbose + quiet, 0), len(levels) - 1)
-    logging.basicConfig(
-        level=levels[index],
-        format="%(asctime)s thumbsweep %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S%z",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonLogFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s thumbsweep %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"
+            )
+        )
+    logging.basicConfig(level=levels[index], handlers=[handler], force=True)
     # aiohttp's own loggers would print request URLs; keep them quiet unless debugging.
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
@@ -113,7 +140,7 @@ def _run_command(args: argparse.Namespace) -> int:
         if getattr(args, flag, False):
             overrides[flag] = True
     settings = load_settings(overrides, getattr(args, "config", None))
-    _configure_logging(settings.log_level, args.verbose, args.quiet)
+    _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     credentials = None if settings.dry_run else load_credentials().require()
     if args.input == "-" and sys.stdin.isatty():
         print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)

@@ -28,6 +28,8 @@ from worker.failed_out import FailedOut
 from worker.guards import EXIT_GUARD, FailureBreaker, Guard
 from worker.jobs import InvalidRow, Job, read_jobs
 from worker.ledger import Ledger, LedgerRecord, Status
+from worker.metrics import Metrics, RunLabels
+from worker.progress import ProgressReporter
 from worker.resume import read_deleted
 from worker.retry import RetryPolicy
 from worker.settings import Settings
@@ -194,7 +196,7 @@ class Sweep:
             sent += 1
             outcome = await self._api.remove(batch, body)
             last_sent = outcome
-            self._stats.record_attempt(outcome.latency)
+            self._stats.record_attempt(outcome.latency, outcome.http_status)
             if outcome.http_status == 429:
                 self._stats.throttled += 1
                 self._limiter.on_throttled(start, outcome.retry_after)
@@ -340,6 +342,13 @@ async def run(
     ledger = Ledger(settings.output_path(settings.ledger))
     ledger.open()
     stats.ledger_path = str(ledger.path)
+    stats.ids_total = plan.unique_ids
+    metrics = Metrics(
+        stats,
+        RunLabels(run_id, settings.shard or ""),
+        None if settings.metrics_file is None else str(settings.output_path(settings.metrics_file)),
+        settings.pushgateway,
+    )
     failed_out = None
     if settings.failed_out is not None and not settings.dry_run:
         failed_out = FailedOut(settings.output_path(settings.failed_out))
@@ -363,15 +372,24 @@ async def run(
         elif plan.requests:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            guard = await _send(settings, credentials, batches, ledger, stats, run_id, failed_out)
+            reporter = ProgressReporter(
+                run_id, stats, settings.progress_interval, metrics.write_textfile
+            )
+            guard = await _send(
+                settings, credentials, batches, ledger, stats, run_id, failed_out, reporter
+            )
     finally:
         stats.finish()
         ledger.close()
         if failed_out is not None:
             failed_out.close()
+    result = RunResult(run_id, plan, stats)
     if guard is not None and guard.tripped:
-        return RunResult(run_id, plan, stats, guard.reason, guard.exit_code)
-    return RunResult(run_id, plan, stats)
+        result = RunResult(run_id, plan, stats, guard.reason, guard.exit_code)
+    metrics.labels.exit_code = result.exit_code
+    metrics.write_textfile()
+    metrics.push()
+    return result
 
 
 async def _send(
@@ -382,6 +400,7 @@ async def _send(
     stats: RunStats,
     run_id: str,
     failed_out: FailedOut | None,
+    reporter: ProgressReporter,
 ) -> Guard:
     access_key, secret_key = credentials
     connector = aiohttp.TCPConnector(limit=settings.concurrency)
@@ -397,6 +416,11 @@ async def _send(
         api = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
         sweep = Sweep(settings, api, ledger, stats, run_id, failed_out)
         stats.start_sending()
-        with StopSignals(sweep.stop, sweep.cancel_in_flight, settings.drain_timeout):
-            await sweep.send_all(batches)
+        progress = asyncio.create_task(reporter.run(), name="progress")
+        try:
+            with StopSignals(sweep.stop, sweep.cancel_in_flight, settings.drain_timeout):
+                await sweep.send_all(batches)
+        finally:
+            progress.cancel()
+            await asyncio.gather(progress, return_exceptions=True)
     return sweep.guard

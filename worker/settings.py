@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     max_deletes: int | None = Field(None, ge=0)
     shard: str | None = Field(default_factory=shard_from_environment, validate_default=True)
     failed_out: Path | None = None
+    progress_interval: float = Field(10.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    metrics_file: Path | None = None
+    pushgateway: str | None = None
 
     @field_validator("shard")
     @classmethod

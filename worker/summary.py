@@ -32,16 +32,35 @@ class RunStats:
     sending_started: float | None = None
     finished: float | None = None
     ledger_path: str = ""
+    ids_total: int = 0
+    http_statuses: Counter[str] = field(default_factory=Counter)
+    last_success: float | None = None  # Unix time of the last deleted batch
 
     def count(self, record: LedgerRecord) -> None:
         """Count one ledger record (a batch, or an invalid row)."""
         self.requests[record.status] += 1
         self.ids[record.status] += len(record.thumbnail_ids)
+        if record.status == "deleted":
+            self.last_success = time.time()
 
-    def record_attempt(self, latency: float) -> None:
-        """Count one HTTP attempt and its latency in seconds."""
+    def record_attempt(self, latency: float, http_status: int | None) -> None:
+        """Count one HTTP attempt (None: no response) and its latency in seconds."""
         self.attempts += 1
         self.latencies.append(latency)
+        self.http_statuses["none" if http_status is None else str(http_status)] += 1
+
+    @property
+    def ids_finished(self) -> int:
+        """Ids whose batch has its final record (any status but invalid)."""
+        return sum(count for status, count in self.ids.items() if status != "invalid")
+
+    @property
+    def ids_per_second(self) -> float:
+        """Finished ids per second since sending started."""
+        if self.sending_started is None:
+            return 0.0
+        seconds = (self.finished or time.perf_counter()) - self.sending_started
+        return self.ids_finished / seconds if seconds > 0 else 0.0
 
     def start_sending(self) -> None:
         """Mark the moment the first request may start."""

@@ -1,0 +1,113 @@
+"""What a run is doing while it runs: a progress bar on a terminal, JSON lines elsewhere.
+
+On a TTY a tqdm bar shows ids done of the total, ids/s, the ETA, failures and retries. Without
+one (cron, containers) one JSON line goes to stderr every `--progress-interval` seconds with
+the same numbers. Both also refresh the metrics file, when there is one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from worker.ledger import utc_now_iso
+from worker.summary import RunStats
+
+_BAR_REFRESH_SECONDS = 0.5
+
+
+def progress_fields(run_id: str, stats: RunStats) -> dict[str, Any]:
+    """The numbers of one progress report."""
+    done = stats.ids_finished
+    rate = stats.ids_per_second
+    remaining = max(0, stats.ids_total - done)
+    return {
+        "ts": utc_now_iso(),
+        "event": "progress",
+        "run_id": run_id,
+        "ids_done": done,
+        "ids_total": stats.ids_total,
+        "ids_deleted": stats.ids["deleted"],
+        "ids_failed": stats.ids["failed"],
+        "ids_skipped": stats.ids["skipped"],
+        "ids_per_second": round(rate, 2),
+        "eta_seconds": round(remaining / rate, 1) if rate > 0 else None,
+        "requests": stats.attempts,
+        "retries": stats.retries,
+        "throttled": stats.throttled,
+    }
+
+
+class ProgressReporter:
+    """Reports progress until cancelled; `on_tick` runs at every JSON report (metrics)."""
+
+    def __init__(
+        self,
+        run_id: str,
+        stats: RunStats,
+        interval: float,
+        on_tick: Callable[[], None] | None = None,
+        stream: TextIO | None = None,
+    ) -> None:
+        self._run_id = run_id
+        self._stats = stats
+        self._interval = interval
+        self._on_tick = on_tick
+        self._stream = stream or sys.stderr
+        self._bar: tqdm[Any] | None = None
+
+    def _is_tty(self) -> bool:
+        isatty = getattr(self._stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    async def run(self) -> None:
+        """Report every interval (the bar: twice a second) until cancelled."""
+        if self._is_tty():
+            await self._run_bar()
+        else:
+            await self._run_lines()
+
+    async def _run_lines(self) -> None:
+        if self._interval <= 0:
+            return
+        while True:
+            await asyncio.sleep(self._interval)
+            self.report_line()
+
+    def report_line(self) -> None:
+        """Write one JSON progress line (and refresh the metrics)."""
+        line = json.dumps(progress_fields(self._run_id, self._stats), separators=(",", ":"))
+        print(line, file=self._stream, flush=True)
+        if self._on_tick is not None:
+            self._on_tick()
+
+    async def _run_bar(self) -> None:
+        self._bar = tqdm(
+            total=self._stats.ids_total, unit="id", file=self._stream, dynamic_ncols=True,
+            desc="thumbsweep", smoothing=0.1,
+        )  # fmt: skip
+        ticks_per_metrics = max(1, round(self._interval / _BAR_REFRESH_SECONDS))
+        tick = 0
+        try:
+            while True:
+                await asyncio.sleep(_BAR_REFRESH_SECONDS)
+                self._update_bar()
+                tick += 1
+                if self._on_tick is not None and tick % ticks_per_metrics == 0:
+                    self._on_tick()
+        finally:
+            self._update_bar()
+            self._bar.close()
+
+    def _update_bar(self) -> None:
+        assert self._bar is not None
+        self._bar.n = self._stats.ids_finished
+        self._bar.set_postfix(
+            failed=self._stats.ids["failed"], retries=self._stats.retries, refresh=False
+        )
+        self._bar.refresh()
