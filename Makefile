@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean bench-throttle
+.PHONY: venv test lint demo clean bench bench-throttle
 
 # Create the venv, or refresh it whenever the dependencies in pyproject.toml change.
 $(STAMP): pyproject.toml
@@ -14,6 +14,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The bench extra (matplotlib) on top of the test venv, refreshed like it.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 lint: venv
 	$(BIN)/ruff check worker tests
@@ -33,3 +39,8 @@ clean:
 # Issue 3's throttling targets against the emulated 200/s gateway (about a minute per run pair).
 bench-throttle: venv
 	$(BIN)/python bench/throttle.py --runs 3
+
+# The performance suite (bench/perf.py: latency, cpu, memory, curl, sweep; a few minutes on two
+# cores): prints its tables and writes docs/benchmarks-concurrency.png.
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/perf.py

@@ -54,8 +54,10 @@ def main() -> None:
             for name in TARGETS:
                 rate = ["--rate", "190"] if name == "--rate 190" else []
                 results[name].append(one_run(Path(tmp), rate, index))
-    print(f"throttling: {PERSONS} single-id persons, concurrency 32, gateway {LIMIT:g}/s, "
-          f"ideal {IDEAL_SECONDS:g} s, {runs} runs each (median; all runs in brackets)")  # fmt: skip
+    print(
+        f"throttling: {PERSONS} single-id persons, concurrency 32, gateway {LIMIT:g}/s, "
+        f"ideal {IDEAL_SECONDS:g} s, {runs} runs each (median; all runs in brackets)"
+    )
     print("wall/ideal is the whole process, start-up included; run/ideal is the run's own wall")
     print(f"{'mode':<12} {'wall/ideal':>10} {'run/ideal':>9} {'target':>7} {'429 share':>10} "
           f"{'target':>7} {'deleted':>8} {'exit':>5}")  # fmt: skip
