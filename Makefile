@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean bench bench-throttle
+.PHONY: venv test lint demo clean bench bench-throttle lock
 
 # Create the venv, or refresh it whenever the dependencies in pyproject.toml change.
 $(STAMP): pyproject.toml
@@ -26,6 +26,7 @@ lint: venv
 	$(BIN)/ruff format --check worker tests
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/cronjob.yaml deploy/k8s/indexed-job.yaml
 
 test: lint
 	$(BIN)/pytest
@@ -44,3 +45,10 @@ bench-throttle: venv
 # cores): prints its tables and writes docs/benchmarks-concurrency.png.
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+
+# Regenerate the hash-pinned lock file of the runtime dependencies (used by the Dockerfile).
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet pip-tools
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml

@@ -127,3 +127,35 @@ async def test_metrics_are_pushed_to_a_pushgateway_at_the_end(
     ((path, body),) = pushed
     assert path == "/metrics/job/thumbsweep"
     assert 'thumbsweep_ids{status="deleted"} 3.0' in body
+
+
+async def test_progress_bar_on_a_terminal(emulator: Emulator, tmp_path: Path) -> None:
+    """With stderr on a terminal, a progress bar shows ids done of the total, ids/s and failures."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_rows(single_id_rows(25)))
+    controller, terminal = os.openpty()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "worker", "run", str(source), "--base-url", emulator.base_url,
+            "--ledger", str(tmp_path / "l.jsonl"), "--concurrency", "1",
+            env=ENV, stdout=asyncio.subprocess.DEVNULL, stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        code = await asyncio.wait_for(process.wait(), timeout=60)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(controller)
+    text = screen.decode(errors="replace")
+    assert code == 0
+    assert "25/25" in text
+    assert "id/s" in text
+    assert "failed=0" in text
+    assert '"event":"progress"' not in text  # no JSON lines on a terminal

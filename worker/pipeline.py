@@ -416,6 +416,7 @@ async def _send(
         api = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
         sweep = Sweep(settings, api, ledger, stats, run_id, failed_out)
         stats.start_sending()
+        reporter.start()
         progress = asyncio.create_task(reporter.run(), name="progress")
         try:
             with StopSignals(sweep.stop, sweep.cancel_in_flight, settings.drain_timeout):
@@ -423,4 +424,5 @@ async def _send(
         finally:
             progress.cancel()
             await asyncio.gather(progress, return_exceptions=True)
+            reporter.finish()
     return sweep.guard

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -65,19 +66,32 @@ class ProgressReporter:
         isatty = getattr(self._stream, "isatty", None)
         return bool(isatty and isatty())
 
+    def start(self) -> None:
+        """Show the bar (on a terminal); call before `run`."""
+        if self._is_tty():
+            # A terminal that reports no size (0x0, e.g. a bare pty) would make tqdm hide the
+            # bar; shutil falls back to 100x24 then.
+            size = shutil.get_terminal_size((100, 24))
+            self._bar = tqdm(
+                total=self._stats.ids_total, unit="id", file=self._stream, desc="thumbsweep",
+                smoothing=0.1, ncols=size.columns, nrows=size.lines,
+            )  # fmt: skip
+
     async def run(self) -> None:
         """Report every interval (the bar: twice a second) until cancelled."""
-        if self._is_tty():
+        if self._bar is not None:
             await self._run_bar()
-        else:
-            await self._run_lines()
+        elif self._interval > 0:
+            while True:
+                await asyncio.sleep(self._interval)
+                self.report_line()
 
-    async def _run_lines(self) -> None:
-        if self._interval <= 0:
-            return
-        while True:
-            await asyncio.sleep(self._interval)
-            self.report_line()
+    def finish(self) -> None:
+        """Bring the bar to its final state and close it (after `run` was cancelled)."""
+        if self._bar is not None:
+            self._update_bar()
+            self._bar.close()
+            self._bar = None
 
     def report_line(self) -> None:
         """Write one JSON progress line (and refresh the metrics)."""
@@ -87,22 +101,14 @@ class ProgressReporter:
             self._on_tick()
 
     async def _run_bar(self) -> None:
-        self._bar = tqdm(
-            total=self._stats.ids_total, unit="id", file=self._stream, dynamic_ncols=True,
-            desc="thumbsweep", smoothing=0.1,
-        )  # fmt: skip
         ticks_per_metrics = max(1, round(self._interval / _BAR_REFRESH_SECONDS))
         tick = 0
-        try:
-            while True:
-                await asyncio.sleep(_BAR_REFRESH_SECONDS)
-                self._update_bar()
-                tick += 1
-                if self._on_tick is not None and tick % ticks_per_metrics == 0:
-                    self._on_tick()
-        finally:
+        while True:
+            await asyncio.sleep(_BAR_REFRESH_SECONDS)
             self._update_bar()
-            self._bar.close()
+            tick += 1
+            if self._on_tick is not None and tick % ticks_per_metrics == 0:
+                self._on_tick()
 
     def _update_bar(self) -> None:
         assert self._bar is not None
