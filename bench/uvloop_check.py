@@ -1,0 +1,62 @@
+"""Does uvloop make thumbsweep faster? Benchmark 2's setup (latency 0, concurrency 64, 20,000
+single-id persons), thumbsweep on asyncio's own loop and on uvloop, alternating.
+
+issue 4: "Try uvloop as an optional extra and keep it only if benchmark 2 shows a gain."
+Run: `.venv/bin/python bench/uvloop_check.py [--runs N]` (needs the bench extra: uvloop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from _harness import emulator, run_command, single_id_persons
+
+PERSONS = 20_000
+LOOPS = {
+    "asyncio": "import asyncio",
+    "uvloop": "import asyncio, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())",
+}
+
+
+def one_run(jobs: Path, ledger: Path, setup: str) -> tuple[float, float]:
+    """One thumbsweep run on the given event loop: (run wall s, CPU ms per request)."""
+    with emulator() as served:
+        args = ["run", str(jobs), "--base-url", served.base_url, "--ledger", str(ledger),
+                "--concurrency", "64", "-q"]  # fmt: skip
+        code = f"{setup}; from worker.cli import main; raise SystemExit(main({args!r}))"
+        finished = run_command([sys.executable, "-c", code])
+    assert finished.exit_code == 0, finished.stderr[-500:]
+    return finished.run_seconds, 1000 * finished.cpu_seconds / PERSONS
+
+
+def main() -> None:
+    """Alternate the two loops and print medians."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=4)
+    runs = parser.parse_args().runs
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in LOOPS}
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = single_id_persons(Path(tmp) / "jobs.csv", PERSONS)
+        for index in range(runs):
+            for name, setup in LOOPS.items():
+                results[name].append(one_run(jobs, Path(tmp) / f"{name}-{index}.jsonl", setup))
+    print(f"uvloop check: {PERSONS} single-id persons, latency 0, concurrency 64, {runs} runs "
+          "each, alternating; medians (all runs in brackets)")  # fmt: skip
+    for name, rows in results.items():
+        walls = [row[0] for row in rows]
+        cpu = [row[1] for row in rows]
+        every = ", ".join(f"{wall:.2f}" for wall in walls)
+        print(f"{name:<8} run wall {statistics.median(walls):6.2f} s  CPU "
+              f"{statistics.median(cpu):.3f} ms/request  [{every}]")  # fmt: skip
+    gain = statistics.median(r[0] for r in results["asyncio"]) / statistics.median(
+        r[0] for r in results["uvloop"]
+    )
+    print(f"asyncio wall / uvloop wall: {gain:.3f} (> 1 means uvloop is faster)")
+
+
+if __name__ == "__main__":
+    main()
