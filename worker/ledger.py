@@ -18,7 +18,6 @@ import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -52,9 +51,17 @@ SYNC_EVERY_RECORDS = 1000
 log = logging.getLogger("thumbsweep")
 
 
+_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, reused per record
+
+
 def utc_now_iso() -> str:
     """The current time as ISO 8601 UTC with milliseconds, e.g. 2026-11-24T14:01:02.123Z."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    global _second_text  # a one-entry cache of the formatted second
+    now = time.time()
+    second = int(now)
+    if second != _second_text[0]:
+        _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second_text[1]}.{int((now - second) * 1000):03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +124,12 @@ def torn_tail_start(handle: BinaryIO, size: int) -> int:
     return 0
 
 
+# One encoder for every record: json.dumps with options would build a new one per call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json_line(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _encode_json(fields) + "\n"
 
 
 def _csv_cell(value: Any) -> str:
