@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, BinaryIO, Literal, TypeAlias
+from typing import Any, BinaryIO, Literal, TypeAlias, TypeVar
 
 from worker.errors import InputError
 
@@ -68,6 +68,17 @@ class InvalidRow:
 
 class _RowError(Exception):
     """A record cannot become a job; the message becomes the InvalidRow's error."""
+
+
+class _RepeatedFieldError(Exception):
+    """Two names that mean the same field (e.g. `person_id` and `Person ID`)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+_Value = TypeVar("_Value")
 
 
 class _DuplicateKeyError(ValueError):
@@ -292,14 +303,10 @@ def _read_header(records: Iterator[_Record], name: str) -> _Header | None:
 
 def _header_from(fields: list[str], name: str) -> _Header:
     """Locate the known columns; InputError when some are missing or repeated."""
-    columns: dict[str, int] = {}
-    for index, raw in enumerate(fields):
-        column = _normalize_name(raw)
-        if column not in _FIELDS:
-            continue
-        if column in columns:
-            raise InputError(f"input {name} has the column {column} more than once")
-        columns[column] = index
+    try:
+        columns = _known_fields((raw, index) for index, raw in enumerate(fields))
+    except _RepeatedFieldError as repeated:
+        raise InputError(f"input {name} has the column {repeated.field} more than once") from None
     missing = [column for column in (WORKSPACE, PERSON_ID) if column not in columns]
     if THUMBNAIL_ID not in columns and THUMBNAIL_IDS not in columns:
         missing.append(f"{THUMBNAIL_ID} or {THUMBNAIL_IDS}")
@@ -347,9 +354,9 @@ def _json_row(line: int, text: str) -> Job | InvalidRow:
     if not isinstance(value, dict):
         return InvalidRow(line, f"expected a JSON object, found {_json_type(value)}")
     try:
-        values = _known_keys(value)
-    except _RowError as exc:
-        return InvalidRow(line, str(exc))
+        values = _known_fields(value.items())
+    except _RepeatedFieldError as repeated:
+        return InvalidRow(line, f"key {repeated.field} appears more than once")
     return _job_from(line, values)
 
 
@@ -377,17 +384,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _known_keys(obj: dict[str, Any]) -> dict[str, Any]:
-    """The known fields of a JSON object, keys matched like CSV column names."""
-    values: dict[str, Any] = {}
-    for key, value in obj.items():
-        field = _normalize_name(key)
+def _known_fields(pairs: Iterable[tuple[str, _Value]]) -> dict[str, _Value]:
+    """The known fields among (name, value) pairs, names matched case- and space-insensitively
+    (CSV header cells and JSON keys alike); a field named twice is ambiguous."""
+    matched: dict[str, _Value] = {}
+    for raw, value in pairs:
+        field = _normalize_name(raw)
         if field not in _FIELDS:
             continue
-        if field in values:
-            raise _RowError(f"key {field} appears more than once")
-        values[field] = value
-    return values
+        if field in matched:
+            raise _RepeatedFieldError(field)
+        matched[field] = value
+    return matched
 
 
 def _json_type(value: object) -> str:
