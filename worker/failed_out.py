@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from worker.batching import PersonBatch
 from worker.errors import ConfigError
@@ -26,6 +26,7 @@ class FailedOut:
         self.path = path
         self._partial = path.with_name(path.name + ".partial")
         self._handle: TextIO | None = None
+        self._rows: Any = None  # the csv writer over _handle
         self.ids = 0
 
     def open(self) -> None:
@@ -34,15 +35,14 @@ class FailedOut:
             self._handle = self._partial.open("w", newline="", encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot write --failed-out '{self.path}': {exc.strerror}") from None
-        csv.writer(self._handle, lineterminator="\n").writerow(HEADER)
+        self._rows = csv.writer(self._handle, lineterminator="\n")
+        self._rows.writerow(HEADER)
 
     def add(self, batch: PersonBatch) -> None:
         """Record one batch whose ids were not deleted."""
-        assert self._handle is not None
+        assert self._rows is not None, "open() first"
         ids = ";".join(map(str, batch.thumbnail_ids))
-        csv.writer(self._handle, lineterminator="\n").writerow(
-            (batch.workspace, batch.person_id, ids)
-        )
+        self._rows.writerow((batch.workspace, batch.person_id, ids))
         self.ids += len(batch.thumbnail_ids)
 
     def close(self) -> None:

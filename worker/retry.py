@@ -45,8 +45,6 @@ class _RetryAfterOrFullJitter(wait_base):
             outcome = last.result()
             if isinstance(outcome, Outcome) and outcome.retry_after is not None:
                 return min(outcome.retry_after, self._retry_after_cap)
-        if self._jitter.multiplier <= 0:
-            return 0.0
         return float(self._jitter(retry_state))
 
 
