@@ -282,10 +282,15 @@ class Sweep:
             remaining_thumbnail_ids=remaining,
             primary_thumbnail_id=primary,
         )
-        self._ledger.write(record)
-        self._stats.count(record)
+        _record(self._ledger, self._stats, record)
         if self._failed_out is not None and status in ("failed", "skipped"):
             self._failed_out.add(batch)
+
+
+def _record(ledger: Ledger, stats: RunStats, record: LedgerRecord) -> None:
+    """Write one record to the ledger and count it."""
+    ledger.write(record)
+    stats.count(record)
 
 
 def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidRow]]:
@@ -357,18 +362,13 @@ async def run(
         if failed_out is not None:
             failed_out.open()
         for row in invalid:
-            record = LedgerRecord(run_id=run_id, status="invalid", line=row.line, error=row.error)
-            ledger.write(record)
-            stats.count(record)
+            _record(ledger, stats, LedgerRecord(run_id, "invalid", line=row.line, error=row.error))
         batches = batcher.batches(settings.max_ids_per_request)
         if settings.dry_run:
             for batch in batches:
-                record = LedgerRecord(
-                    run_id=run_id, status="dry_run", workspace=batch.workspace,
-                    person_id=batch.person_id, thumbnail_ids=batch.thumbnail_ids,
-                )  # fmt: skip
-                ledger.write(record)
-                stats.count(record)
+                _record(ledger, stats, LedgerRecord(
+                    run_id, "dry_run", batch.workspace, batch.person_id, batch.thumbnail_ids
+                ))  # fmt: skip
         elif plan.requests:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
@@ -383,9 +383,8 @@ async def run(
         ledger.close()
         if failed_out is not None:
             failed_out.close()
-    result = RunResult(run_id, plan, stats)
-    if guard is not None and guard.tripped:
-        result = RunResult(run_id, plan, stats, guard.reason, guard.exit_code)
+    stop = (guard.reason, guard.exit_code) if guard is not None else (None, 0)
+    result = RunResult(run_id, plan, stats, *stop)
     metrics.labels.exit_code = result.exit_code
     metrics.write_textfile()
     metrics.push()
