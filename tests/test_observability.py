@@ -159,3 +159,19 @@ async def test_progress_bar_on_a_terminal(emulator: Emulator, tmp_path: Path) ->
     assert "id/s" in text
     assert "failed=0" in text
     assert '"event":"progress"' not in text  # no JSON lines on a terminal
+
+
+async def test_unreachable_pushgateway_warns_without_its_credentials(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A push that fails only warns (exit code unchanged) and never prints the URL's user info."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_rows(single_id_rows(2)))
+    code, err = await run_cli(
+        "run", str(source), "--base-url", emulator.base_url, "--ledger", str(tmp_path / "l.jsonl"),
+        "--pushgateway", "http://pusher:hunter2-secret@127.0.0.1:9/?token=t0ken-secret",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "cannot push metrics to http://127.0.0.1:9/" in err
+    assert "hunter2-secret" not in err
+    assert "t0ken-secret" not in err

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry, push_to_gateway, write_to_textfile
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from yarl import URL
 
 from worker.ledger import STATUSES
-from worker.redaction import redact
 from worker.summary import RunStats
 
 log = logging.getLogger("thumbsweep")
@@ -113,4 +113,6 @@ class Metrics:
                 grouping_key=grouping, timeout=10,
             )  # fmt: skip
         except OSError as exc:  # URLError is an OSError
-            log.warning("cannot push metrics to %s: %s", redact(self._pushgateway), exc)
+            # Name the gateway without user info or query string: either may hold a credential.
+            shown = URL(self._pushgateway).with_user(None).with_query(None)
+            log.warning("cannot push metrics to %s: %s", shown, exc)
