@@ -198,7 +198,6 @@ class Sweep:
             last_sent = outcome
             self._stats.record_attempt(outcome.latency, outcome.http_status)
             if outcome.http_status == 429:
-                self._stats.throttled += 1
                 self._limiter.on_throttled(start, outcome.retry_after)
             elif outcome.http_status is not None:
                 self._limiter.on_accepted()

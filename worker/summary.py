@@ -24,9 +24,7 @@ class RunStats:
 
     ids: Counter[str] = field(default_factory=Counter)
     requests: Counter[str] = field(default_factory=Counter)
-    attempts: int = 0
     retries: int = 0
-    throttled: int = 0
     latencies: array[float] = field(default_factory=lambda: array("d"))
     started: float = field(default_factory=time.perf_counter)
     sending_started: float | None = None
@@ -45,9 +43,18 @@ class RunStats:
 
     def record_attempt(self, latency: float, http_status: int | None) -> None:
         """Count one HTTP attempt (None: no response) and its latency in seconds."""
-        self.attempts += 1
         self.latencies.append(latency)
         self.http_statuses["none" if http_status is None else str(http_status)] += 1
+
+    @property
+    def attempts(self) -> int:
+        """HTTP attempts made (each has a latency)."""
+        return len(self.latencies)
+
+    @property
+    def throttled(self) -> int:
+        """Attempts answered with HTTP 429."""
+        return self.http_statuses["429"]
 
     @property
     def ids_finished(self) -> int:
