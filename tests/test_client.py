@@ -160,6 +160,31 @@ def test_success_with_odd_result_is_still_deleted() -> None:
     assert outcome.remaining_ids is None
 
 
+@pytest.mark.parametrize(
+    ("body", "deleted", "code", "message"),
+    [
+        (b'{"code": "0", "message": "success"}', True, "0", "success"),
+        (b'{"code": 0, "message": "success"}', True, "0", "success"),  # a number, not "0"
+        (b'{"code": "0"}', True, "0", ""),
+        (b'{"code": "0", "message": "ok ' + PRESIGNED.encode() + b'"}', True, "0", None),
+        (b'{"code": "0", "error": {"errorCode": "210", "message": "Forbidden"}}', False, "210",
+         "Forbidden"),
+        (b'\xef\xbb\xbf{"code": "0"}', True, "0", ""),  # a stray UTF-8 byte-order mark
+    ],
+)  # fmt: skip
+def test_success_is_recognised_exactly(
+    body: bytes, deleted: bool, code: str | None, message: str | None
+) -> None:
+    """Only code "0" (as text or number) without a gateway error object is a success; the
+    message is cleaned as on any other path, so a presigned URL in it loses its query."""
+    outcome = interpret(200, body, None)
+    assert outcome.deleted is deleted
+    assert outcome.code == code
+    if message is not None:
+        assert outcome.message == message
+    assert "cafef00d" not in outcome.message
+
+
 def test_error_message_with_presigned_url_is_redacted() -> None:
     """A message quoting a presigned URL loses the URL's query string."""
     body = json.dumps({"code": "1", "message": f"cannot read {PRESIGNED}"}).encode()

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
+from worker import jobs as jobs_module
 from worker.errors import InputError
 from worker.jobs import MAX_LINE_BYTES, InputFormat, InvalidRow, Job, read_jobs
 
@@ -468,3 +469,61 @@ def test_line_size_limit_boundary(size: int, ending: str, accepted: bool) -> Non
         assert len(records) == 1
         assert isinstance(records[0], InputError)
         assert "longer than 1 MiB" in str(records[0])
+
+
+# --- the fast path for plain CSV rows ----------------------------------------------------
+
+_CELL = st.one_of(
+    st.integers(min_value=0, max_value=10**20).map(str),
+    st.integers(min_value=0, max_value=999).map(lambda n: f"{n:05d}"),  # leading zeros
+    st.sampled_from(["", " ", "0", "00", " 7", "7 ", "+7", "-7", "٣", "²", "1e3", "0x1f"]),
+    st.text(max_size=6),
+)
+
+
+@FUZZ
+@given(workspace=st.one_of(st.sampled_from(["w", " w ", "", "  "]), st.text(max_size=4)),
+       person_id=_CELL, thumbnail_id=_CELL)  # fmt: skip
+@example(workspace="w", person_id="٣", thumbnail_id="1")  # a digit, but not an ASCII one
+@example(workspace="w", person_id="1", thumbnail_id="٣")
+@example(workspace="w", person_id="1", thumbnail_id="²")
+@example(workspace="w", person_id="1", thumbnail_id="0")  # thumbnail ids start at 1
+@example(workspace="w", person_id="1", thumbnail_id="000")
+@example(workspace="w", person_id="0", thumbnail_id="1")  # person ids start at 0
+@example(workspace="w", person_id="9" * 19, thumbnail_id="1")  # over 2**63 - 1
+@example(workspace="w", person_id="1", thumbnail_id="9" * 19)
+@example(workspace="w", person_id="1", thumbnail_id="9" * 18)
+@example(workspace=" w ", person_id=" 1", thumbnail_id="1 ")
+def test_plain_row_fast_path_gives_what_the_general_path_gives(
+    workspace: str, person_id: str, thumbnail_id: str
+) -> None:
+    """A row the fast path accepts becomes exactly the job that full validation gives, and a
+    row it declines still gets a job or an invalid row from the general path."""
+    header = jobs_module._header_from(["workspace", "person_id", "thumbnail_id"], "t")
+    fields = [workspace, person_id, thumbnail_id]
+    general = jobs_module._csv_row(3, fields, header)
+    fast = jobs_module._plain_job(3, workspace, person_id, thumbnail_id)
+    if fast is not None:
+        assert fast == general
+        assert isinstance(general, Job)
+    # What reading gives for a one-line row is the general path's answer, fast path or not.
+    assume(not any("\r" in field or "\n" in field for field in fields))
+    text = "workspace,person_id,thumbnail_id\n" + _csv_line(fields)
+    records = read_file(text.encode(), "in.csv", "csv")
+    if jobs_module._is_blank(fields):
+        assert records == []
+    else:
+        assert records == [dataclass_free(general)]
+
+
+def _csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue()
+
+
+def dataclass_free(record: Job | InvalidRow) -> Job | InvalidRow:
+    """The record as read from line 2 (where the only data row of a one-row file starts)."""
+    if isinstance(record, Job):
+        return record._replace(line=2)
+    return InvalidRow(2, record.error)

@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.e2e import write_ledger
 from worker.errors import ConfigError
@@ -18,6 +20,8 @@ from worker.ledger import (
     SYNC_EVERY_RECORDS,
     Ledger,
     LedgerRecord,
+    Status,
+    json_line,
 )
 
 DELETED = LedgerRecord(
@@ -136,3 +140,49 @@ def test_each_record_is_on_disk_before_close(tmp_path: Path) -> None:
     ledger.write(DELETED)
     assert json.loads(path.read_text())["status"] == "deleted"
     ledger.close()
+
+
+_texts = st.none() | st.text()
+_ids = st.tuples() | st.lists(st.integers(min_value=0, max_value=2**63 - 1), max_size=5).map(tuple)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    run_id=st.text(min_size=1),
+    status=st.sampled_from(["deleted", "failed", "skipped", "dry_run"]),
+    workspace=_texts,
+    person_id=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+    thumbnail_ids=_ids,
+    http_status=st.none() | st.integers(min_value=100, max_value=599),
+    code=_texts,
+    message=_texts,
+    attempts=st.integers(min_value=0, max_value=20),
+    elapsed_ms=st.none() | st.integers(min_value=0, max_value=10**7),
+    remaining=st.none() | _ids,
+    primary=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+)
+def test_json_line_is_exactly_what_json_would_encode(
+    run_id: str,
+    status: Status,
+    workspace: str | None,
+    person_id: int | None,
+    thumbnail_ids: tuple[int, ...],
+    http_status: int | None,
+    code: str | None,
+    message: str | None,
+    attempts: int,
+    elapsed_ms: int | None,
+    remaining: tuple[int, ...] | None,
+    primary: int | None,
+) -> None:
+    """The hand-assembled line equals json's encoding of the record's fields, for any text
+    (quotes, backslashes, control characters, non-ASCII) and any field left empty."""
+    record = LedgerRecord(
+        run_id, status, workspace, person_id, thumbnail_ids, http_status, code, message,
+        attempts, elapsed_ms, remaining, primary,
+    )  # fmt: skip
+    ts = "2026-11-24T14:01:02.123Z"
+    expected = json.dumps(record.as_dict(ts), ensure_ascii=False, separators=(",", ":"))
+    line = json_line(record, ts)
+    assert line == expected + "\n"
+    assert json.loads(line) == record.as_dict(ts)

@@ -12,6 +12,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from worker.sharding import Shard
 
@@ -22,8 +23,7 @@ _SCAN_LIMIT = 256
 PersonKey = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class PersonBatch:
+class PersonBatch(NamedTuple):
     """One request's worth of work: some of one person's ids."""
 
     workspace: str
@@ -67,13 +67,15 @@ class Batcher:
         if self._shard is not None and not self._shard.holds(workspace, person_id):
             self.other_shards += len(thumbnail_ids)
             return
-        workspace = self._workspaces.setdefault(workspace, sys.intern(workspace))
-        key = (workspace, person_id)
+        interned = self._workspaces.get(workspace)
+        if interned is None:
+            interned = self._workspaces[workspace] = sys.intern(workspace)
+        key = (interned, person_id)
         ids = self._ids.get(key)
         if ids is None:
             ids = self._ids[key] = array("q")
-        seen = self._large.get(key)
-        done = self._done.get(key)
+        seen = self._large.get(key) if self._large else None
+        done = self._done.get(key) if self._done else None
         for thumbnail_id in thumbnail_ids:
             if done is not None and thumbnail_id in done:
                 self.already_deleted += 1

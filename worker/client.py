@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import aiohttp
@@ -24,11 +23,13 @@ from worker.signing import Signer
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
 _JSON_HEADERS = {"Content-Type": "application/json"}
+# The API answers in UTF-8 JSON (RFC 8259; a stray byte-order mark is tolerated, as
+# json.loads would); one decoder serves every response.
+_decode_json = json.JSONDecoder().decode
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The result of one attempt."""
+class Outcome(NamedTuple):
+    """The result of one attempt (a named tuple: immutable, and cheap to build per request)."""
 
     deleted: bool
     http_status: int | None = None
@@ -43,10 +44,14 @@ class Outcome:
     latency: float = 0.0
 
 
+def persons_path(prefix: str, workspace: str) -> str:
+    """The path up to a person's id, with the workspace percent-encoded once."""
+    return f"{prefix}/api/v1/workspaces/{quote(workspace, safe='')}/persons/"
+
+
 def thumbnail_path(prefix: str, workspace: str, person_id: int) -> str:
     """The request path as it goes on the wire (and is signed): the workspace encoded once."""
-    encoded = quote(workspace, safe="")
-    return f"{prefix}/api/v1/workspaces/{encoded}/persons/{person_id}/person-thumbnail"
+    return f"{persons_path(prefix, workspace)}{person_id}/person-thumbnail"
 
 
 def encode_body(thumbnail_ids: tuple[int, ...]) -> bytes:
@@ -106,9 +111,18 @@ def _thumbnails(payload: Any) -> tuple[tuple[int, ...] | None, int | None]:
 def interpret(status: int, body: bytes, retry_after: str | None, latency: float = 0.0) -> Outcome:
     """Classify one HTTP response: deleted, retryable, an authentication failure, or final."""
     try:
-        payload: Any = json.loads(body) if body else None
+        payload: Any = _decode_json(body.decode().removeprefix("\ufeff")) if body else None
     except (ValueError, UnicodeDecodeError):
         payload = None
+    is_dict = type(payload) is dict
+    if status == 200 and is_dict and payload.get("code") == "0" and "error" not in payload:
+        # The usual success, taken without the general path's checks (same result).
+        remaining, primary = _thumbnails(payload)
+        message = payload.get("message")
+        return Outcome(
+            True, 200, "0", "" if message is None else clean_message(str(message)),
+            remaining_ids=remaining, primary_id=primary, latency=latency,
+        )  # fmt: skip
     code, message = _error_fields(payload)
     if payload is None and body:
         snippet = body[:200].decode("utf-8", "replace")
@@ -155,18 +169,24 @@ class ThumbnailApi:
     ) -> None:
         base = URL(base_url)
         self._session = session
-        self._origin = str(base.origin())
+        self._origin = base.origin()
         self._prefix = base.raw_path.rstrip("/")
+        self._persons_paths: dict[str, str] = {}  # workspace -> its encoded path, built once
         self._signer = signer
         self._timeout_s = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def remove(self, batch: PersonBatch, body: bytes) -> Outcome:
         """One attempt, signed afresh now; never raises for network or HTTP trouble."""
-        path = thumbnail_path(self._prefix, batch.workspace, batch.person_id)
+        persons = self._persons_paths.get(batch.workspace)
+        if persons is None:
+            persons = self._persons_paths[batch.workspace] = persons_path(
+                self._prefix, batch.workspace
+            )
+        path = f"{persons}{batch.person_id}/person-thumbnail"
         headers = self._signer.headers("DELETE", path)
         headers.update(_JSON_HEADERS)
-        url = URL(self._origin + path, encoded=True)
+        url = self._origin.with_path(path, encoded=True)
         started = time.perf_counter()
         try:
             async with self._session.request(

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, BinaryIO, Literal, TypeAlias, TypeVar
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeAlias, TypeVar
 
 from worker.errors import InputError
 
@@ -48,8 +48,7 @@ _AFTER_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 _JSON_WHITESPACE = " \t\r\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
+class Job(NamedTuple):
     """One valid request: delete these thumbnails of one person in one workspace."""
 
     workspace: str
@@ -239,6 +238,15 @@ class _Header:
     columns: dict[str, int]
     width: int
 
+    @property
+    def plain(self) -> tuple[int, int, int] | None:
+        """The workspace, person_id and thumbnail_id columns, when those are the id columns
+        (no thumbnail_ids column): then a row of plain cells can take the fast path."""
+        columns = self.columns
+        if THUMBNAIL_IDS in columns or THUMBNAIL_ID not in columns:
+            return None
+        return columns[WORKSPACE], columns[PERSON_ID], columns[THUMBNAIL_ID]
+
 
 _Record: TypeAlias = tuple[int, list[str]] | InvalidRow
 """A CSV record with the line it starts on, or the csv module's complaint about it."""
@@ -250,13 +258,43 @@ def _read_csv(lines: Iterable[str], delimiter: str, name: str) -> Iterator[Job |
     header = _read_header(records, name)
     if header is None:
         return
+    plain = header.plain
+    width = header.width
     for record in records:
         if isinstance(record, InvalidRow):
             yield record
             continue
         line, fields = record
+        if plain is not None and len(fields) == width:
+            job = _plain_job(line, fields[plain[0]], fields[plain[1]], fields[plain[2]])
+            if job is not None:
+                yield job
+                continue
         if not _is_blank(fields):
             yield _csv_row(line, fields, header)
+
+
+def _plain_job(line: int, workspace: str, person_id: str, thumbnail_id: str) -> Job | None:
+    """The job of a row of plain cells (a workspace, and ids of ASCII digits without spaces
+    or signs, short enough to be in range), or None to take the general path.
+
+    Most rows of a large manifest look like this, and the general validation costs several
+    calls per cell; a row it accepts is exactly the job the general path would give.
+    """
+    workspace = workspace.strip()
+    if (
+        workspace
+        and len(person_id) < _MAX_ID_DIGITS
+        and len(thumbnail_id) < _MAX_ID_DIGITS
+        and person_id.isdigit()
+        and thumbnail_id.isdigit()
+        and person_id.isascii()
+        and thumbnail_id.isascii()
+    ):
+        thumbnail = int(thumbnail_id)
+        if thumbnail:
+            return Job(workspace, int(person_id), (thumbnail,), line)
+    return None
 
 
 def _csv_records(lines: Iterable[str], delimiter: str, name: str) -> Iterator[_Record]:
@@ -287,7 +325,7 @@ def _csv_records(lines: Iterable[str], delimiter: str, name: str) -> Iterator[_R
 
 def _is_blank(fields: list[str]) -> bool:
     """A record with no fields, or only empty ones, is a blank line."""
-    return all(not field.strip() for field in fields)
+    return not "".join(fields).strip()
 
 
 def _read_header(records: Iterator[_Record], name: str) -> _Header | None:

@@ -17,9 +17,9 @@ import logging
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, NamedTuple
 
 from worker.errors import ConfigError
 
@@ -64,9 +64,8 @@ def utc_now_iso() -> str:
     return f"{_second_text[1]}.{int((now - second) * 1000):03d}Z"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRecord:
-    """What happened to one batch of ids, or why one input row was refused."""
+class LedgerRecord(NamedTuple):
+    """What happened to one batch of ids, or why one input row was refused (one per request)."""
 
     run_id: str
     status: Status
@@ -128,8 +127,36 @@ def torn_tail_start(handle: BinaryIO, size: int) -> int:
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _json_line(fields: dict[str, Any]) -> str:
-    return _encode_json(fields) + "\n"
+def _json_text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def _json_ids(ids: tuple[int, ...] | None) -> str:
+    return "null" if ids is None else "[" + ",".join(map(str, ids)) + "]"
+
+
+def json_line(record: LedgerRecord, ts: str) -> str:
+    """The record as one compact JSON line, exactly as `json` would encode `as_dict(ts)`.
+
+    A batch's line is written once per request, so it is assembled directly from its fields
+    (strings escaped by `json`'s own C escaper) rather than through a dict and the encoder.
+    """
+    if record.status == "invalid":
+        return _encode_json(record.as_dict(ts)) + "\n"
+    return (
+        f'{{"ts":"{ts}","run_id":{_json_text(record.run_id)},'
+        f'"workspace":{_json_text(record.workspace)},"person_id":{_json_int(record.person_id)},'
+        f'"thumbnail_ids":{_json_ids(record.thumbnail_ids)},"status":{_json_text(record.status)},'
+        f'"http_status":{_json_int(record.http_status)},"code":{_json_text(record.code)},'
+        f'"message":{_json_text(record.message)},"attempts":{record.attempts},'
+        f'"elapsed_ms":{_json_int(record.elapsed_ms)},'
+        f'"remaining_thumbnail_ids":{_json_ids(record.remaining_thumbnail_ids)},'
+        f'"primary_thumbnail_id":{_json_int(record.primary_thumbnail_id)}}}\n'
+    )
 
 
 def _csv_cell(value: Any) -> str:
@@ -205,11 +232,11 @@ class Ledger:
 
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
-        fields = record.as_dict(utc_now_iso())
         if self.is_csv:
+            fields = record.as_dict(utc_now_iso())
             self._write(_csv_line([_csv_cell(fields.get(name)) for name in CSV_COLUMNS]))
         else:
-            self._write(_json_line(fields))
+            self._write(json_line(record, utc_now_iso()))
 
     def _write(self, text: str) -> None:
         if self._fd is None:

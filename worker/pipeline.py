@@ -206,7 +206,10 @@ class Sweep:
             return outcome
 
         try:
-            outcome, attempts = await self._policy.run(attempt)
+            outcome = await attempt(1)  # directly: the retry policy is needed only for a retry
+            attempts = int(outcome.sent)
+            if self._policy.retries(outcome):
+                outcome, attempts = await self._policy.retry(outcome, attempt)
         except asyncio.CancelledError:
             elapsed_ms = round((time.perf_counter() - started) * 1000)
             message = (

@@ -77,19 +77,30 @@ class RetryPolicy:
         if self._on_retry is not None:
             self._on_retry(_last_outcome(retry_state))
 
+    def retries(self, first: Outcome) -> bool:
+        """Whether a first attempt's outcome calls for retries."""
+        return first.retryable and self._max_attempts > 1 and not self._guard.tripped
+
     async def run(self, attempt: Callable[[int], Awaitable[Outcome]]) -> tuple[Outcome, int]:
         """The batch's final outcome and the number of requests sent.
 
         `attempt` receives the attempt number (1 for the first) and returns an Outcome whose
         `sent` is False when it sent nothing (the run stopped before it could).
-
-        Most batches succeed at once, so the first attempt runs directly; tenacity (which
-        costs far more per call than a request) takes over only when a retry is needed, and
-        replays that first outcome so its attempt numbers and backoff stay exact.
         """
         first = await attempt(1)
-        if not first.retryable or self._max_attempts == 1 or self._guard.tripped:
+        if not self.retries(first):
             return first, int(first.sent)
+        return await self.retry(first, attempt)
+
+    async def retry(
+        self, first: Outcome, attempt: Callable[[int], Awaitable[Outcome]]
+    ) -> tuple[Outcome, int]:
+        """`run`, after a first attempt that was made directly and came back retryable.
+
+        Most batches succeed at once, so callers make the first attempt themselves; tenacity
+        (which costs far more per call than a request) takes over only when a retry is
+        needed, and replays that first outcome so its attempt numbers and backoff stay exact.
+        """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts) | _StopWhenGuardTripped(self._guard),
             wait=self._wait,
