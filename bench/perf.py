@@ -727,8 +727,8 @@ def main() -> None:
     parser.add_argument(
         "--runs",
         type=int,
-        default=2,
-        help="alternating run pairs for latency and cpu, runs for memory (default: 2)",
+        default=4,
+        help="alternating run pairs for latency and cpu, runs for memory (default: 4)",
     )
     parser.add_argument(
         "--scale",
