@@ -1,6 +1,7 @@
 # thumbsweep as a container image.
 # - dependencies come from the hash-pinned requirements.lock (see the README for the command that
-#   regenerates it); the project itself is installed on top without dependencies;
+#   regenerates it), uvloop included, so the worker runs on uvloop; the project itself is
+#   installed on top without dependencies;
 # - the worker runs as PID 1 (exec-form ENTRYPOINT), so SIGTERM reaches it and it drains;
 # - it runs as a non-root user and needs nothing writable but the volume holding the ledger
 #   (works with a read-only root filesystem); no secrets are baked in.

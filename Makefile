@@ -42,13 +42,16 @@ bench-throttle: venv
 	$(BIN)/python bench/throttle.py --runs 3
 
 # The performance suite (bench/perf.py: latency, cpu, memory, curl, sweep; a few minutes on two
-# cores): prints its tables and writes docs/benchmarks-concurrency.png.
+# cores): prints its tables and writes docs/benchmarks-concurrency.png; then the uvloop extra's
+# gain on benchmark 2's setup (bench/uvloop_check.py, about a minute).
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/perf.py
+	$(BIN)/python bench/uvloop_check.py
 
-# Regenerate the hash-pinned lock file of the runtime dependencies (used by the Dockerfile).
+# Regenerate the hash-pinned lock file of the runtime dependencies and the uvloop extra (used by
+# the Dockerfile).
 lock:
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet pip-tools
 	.lock-venv/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
-		--no-emit-find-links --output-file requirements.lock pyproject.toml
+		--no-emit-find-links --extra uvloop --output-file requirements.lock pyproject.toml

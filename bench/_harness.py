@@ -21,6 +21,9 @@ BENCH_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
     "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
     "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
+    # thumbsweep on asyncio's own loop, as the baseline runs (the bench extra installs uvloop,
+    # which `auto` would take); uvloop_check.py measures the uvloop extra with --event-loop.
+    "THUMBSWEEP_EVENT_LOOP": "asyncio",
 }
 
 

@@ -2,6 +2,7 @@
 single-id persons), thumbsweep on asyncio's own loop and on uvloop, alternating.
 
 issue 4: "Try uvloop as an optional extra and keep it only if benchmark 2 shows a gain."
+Each run is `thumbsweep run --event-loop asyncio|uvloop`, the option users have.
 Run: `.venv/bin/python bench/uvloop_check.py [--runs N]` (needs the bench extra: uvloop).
 """
 
@@ -9,26 +10,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
-from _harness import emulator, run_command, single_id_persons
+from _harness import emulator, run_thumbsweep, single_id_persons
 
 PERSONS = 20_000
-LOOPS = {
-    "asyncio": "import asyncio",
-    "uvloop": "import asyncio, uvloop; asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())",
-}
+LOOPS = ("asyncio", "uvloop")
 
 
-def one_run(jobs: Path, ledger: Path, setup: str) -> tuple[float, float]:
+def one_run(jobs: Path, ledger: Path, loop: str) -> tuple[float, float]:
     """One thumbsweep run on the given event loop: (run wall s, CPU ms per request)."""
     with emulator() as served:
-        args = ["run", str(jobs), "--base-url", served.base_url, "--ledger", str(ledger),
-                "--concurrency", "64", "-q"]  # fmt: skip
-        code = f"{setup}; from worker.cli import main; raise SystemExit(main({args!r}))"
-        finished = run_command([sys.executable, "-c", code])
+        finished = run_thumbsweep(
+            "run", str(jobs), "--base-url", served.base_url, "--ledger", str(ledger),
+            "--concurrency", "64", "--event-loop", loop, "-q", cwd=ledger.parent,
+        )  # fmt: skip
     assert finished.exit_code == 0, finished.stderr[-500:]
     return finished.run_seconds, 1000 * finished.cpu_seconds / PERSONS
 
@@ -42,8 +39,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         jobs = single_id_persons(Path(tmp) / "jobs.csv", PERSONS)
         for index in range(runs):
-            for name, setup in LOOPS.items():
-                results[name].append(one_run(jobs, Path(tmp) / f"{name}-{index}.jsonl", setup))
+            for name in LOOPS:
+                results[name].append(one_run(jobs, Path(tmp) / f"{name}-{index}.jsonl", name))
     print(f"uvloop check: {PERSONS} single-id persons, latency 0, concurrency 64, {runs} runs "
           "each, alternating; medians (all runs in brackets)")  # fmt: skip
     for name, rows in results.items():
@@ -55,7 +52,14 @@ def main() -> None:
     gain = statistics.median(r[0] for r in results["asyncio"]) / statistics.median(
         r[0] for r in results["uvloop"]
     )
-    print(f"asyncio wall / uvloop wall: {gain:.3f} (> 1 means uvloop is faster)")
+    pairs = ", ".join(
+        f"{a[0] / u[0]:.3f}" for a, u in zip(results["asyncio"], results["uvloop"], strict=True)
+    )
+    cpu = statistics.median(r[1] for r in results["uvloop"]) / statistics.median(
+        r[1] for r in results["asyncio"]
+    )
+    print(f"asyncio wall / uvloop wall: {gain:.3f} [{pairs}] (> 1 means uvloop is faster)")
+    print(f"CPU per request uvloop / asyncio: {cpu:.3f} (< 1 means uvloop costs less)")
 
 
 if __name__ == "__main__":

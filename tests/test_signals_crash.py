@@ -1,4 +1,5 @@
-"""Stopping a real `thumbsweep run` process: SIGTERM drain, SIGINT twice, PID 1, and kill -9.
+"""Stopping a real `thumbsweep run` process: SIGTERM drain, SIGINT twice, PID 1, and kill -9,
+each on asyncio's event loop and on uvloop.
 
 The emulator runs in the test's event loop; thumbsweep runs as a child process against it, so
 signals, exit codes and the ledger on disk are exactly what a user or Kubernetes would see.
@@ -28,6 +29,15 @@ CHILD_ENV = {
     "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
     "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
 }
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs thumbsweep on asyncio's loop and again on uvloop (the extra):
+    signal handling and draining must not depend on the loop."""
+    choice: str = request.param
+    monkeypatch.setitem(CHILD_ENV, "THUMBSWEEP_EVENT_LOOP", choice)
+    return choice
 
 
 @pytest.fixture
@@ -93,18 +103,19 @@ def check_consistent(
 
 
 async def test_sigterm_drains_in_flight_and_exits_143(
-    slow_emulator: Emulator, tmp_path: Path
+    slow_emulator: Emulator, tmp_path: Path, event_loop_choice: str
 ) -> None:
     """SIGTERM: no new requests, in-flight ones finish, ledger consistent, exit 143, resumable."""
     rows = single_id_rows(60)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await start_run(slow_emulator, tmp_path)
+    process = await start_run(slow_emulator, tmp_path, "-v")
     await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 8)
     process.send_signal(signal.SIGTERM)
     signalled = time.monotonic()
     code, err = await finish(process)
     drain_seconds = time.monotonic() - signalled
     assert code == 143
+    assert f"event loop: {event_loop_choice}" in err
     assert drain_seconds < 5, drain_seconds  # in-flight requests take 0.2 s; 10 s is the cap
     assert "received SIGTERM" in err
     assert "stopped in" in err

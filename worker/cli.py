@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
@@ -55,6 +54,8 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
      "(default: none)"),
     ("--failed-out", "failed_out", Path, "write every id that did not end deleted as a CSV in "
      "the input format, ready to feed back (default: none)"),
+    ("--event-loop", "event_loop", str, "auto, asyncio or uvloop; auto takes uvloop when the "
+     "uvloop extra is installed (default: auto)"),
 )  # fmt: skip
 
 
@@ -130,6 +131,7 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
 
 
 def _run_command(args: argparse.Namespace) -> int:
+    from worker.event_loop import loop_factory, run_on
     from worker.pipeline import run
     from worker.settings import load_credentials, load_settings
     from worker.shutdown import stop_on_sigterm_before_sending
@@ -144,8 +146,10 @@ def _run_command(args: argparse.Namespace) -> int:
     credentials = None if settings.dry_run else load_credentials().require()
     if args.input == "-" and sys.stdin.isatty():
         print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
+    loop_name, new_loop = loop_factory(settings.event_loop)
+    log.debug("event loop: %s", loop_name)
     stop_on_sigterm_before_sending()
-    result = asyncio.run(run(settings, args.input, credentials))
+    result = run_on(new_loop, run(settings, args.input, credentials))
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:
         print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.event_loop import EventLoopChoice
 from worker.sharding import Shard, shard_from_environment
 
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     metrics_file: Path | None = None
     pushgateway: str | None = None
+    event_loop: EventLoopChoice = "auto"
 
     @field_validator("shard")
     @classmethod
