@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from yarl import URL
 
 from worker.batching import PersonBatch
-from worker.client import ThumbnailApi, encode_body, interpret, parse_retry_after, thumbnail_path
+from worker.client import ThumbnailApi, encode_body, interpret, parse_retry_after, persons_path
 from worker.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Signer, sign
 
 BASE = "https://mi.apigw.ntruss.com"
@@ -55,8 +55,8 @@ async def test_request_is_signed_delete_with_json_body(api: ThumbnailApi) -> Non
 
 def test_workspace_is_percent_encoded_once_in_the_signed_path() -> None:
     """A workspace with spaces, slashes and non-ASCII is encoded once; that form is signed."""
-    path = thumbnail_path("", "team a/ü%", 7)
-    assert path == "/api/v1/workspaces/team%20a%2F%C3%BC%25/persons/7/person-thumbnail"
+    path = persons_path("", "team a/ü%")
+    assert path == "/api/v1/workspaces/team%20a%2F%C3%BC%25/persons/"
 
 
 async def test_success_keeps_remaining_ids_and_primary_but_no_urls(api: ThumbnailApi) -> None:

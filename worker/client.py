@@ -45,13 +45,9 @@ class Outcome(NamedTuple):
 
 
 def persons_path(prefix: str, workspace: str) -> str:
-    """The path up to a person's id, with the workspace percent-encoded once."""
+    """The path up to a person's id, with the workspace percent-encoded once; the request path
+    (as it goes on the wire, and is signed) is this, the person id, and `/person-thumbnail`."""
     return f"{prefix}/api/v1/workspaces/{quote(workspace, safe='')}/persons/"
-
-
-def thumbnail_path(prefix: str, workspace: str, person_id: int) -> str:
-    """The request path as it goes on the wire (and is signed): the workspace encoded once."""
-    return f"{persons_path(prefix, workspace)}{person_id}/person-thumbnail"
 
 
 def encode_body(thumbnail_ids: tuple[int, ...]) -> bytes:
