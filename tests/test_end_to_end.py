@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
+from worker import pipeline
 from worker.emulator import Emulator, EmulatorConfig
+from worker.errors import InputError
+from worker.jobs import InvalidRow, Job, read_jobs
 
 
 async def test_shuffled_duplicated_input_sends_exact_requests(
@@ -163,3 +171,28 @@ async def test_csv_ledger(emulator: Emulator, tmp_path: Path) -> None:
     lines = ledger.read_text().splitlines()
     assert lines[0].startswith("ts,run_id,workspace,person_id,thumbnail_ids,status")
     assert len(lines) == 3
+
+
+async def test_cyclic_gc_is_paused_while_reading_and_restored_after(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cyclic collector is off while the input is read (it made large inputs superlinear),
+    and on again afterwards, also when reading fails."""
+    states: list[bool] = []
+    real_read_jobs = read_jobs
+
+    def observed(*args: Any) -> Iterator[Job | InvalidRow]:
+        for item in real_read_jobs(*args):
+            states.append(gc.isenabled())
+            yield item
+
+    monkeypatch.setattr(pipeline, "read_jobs", observed)
+    assert gc.isenabled()
+    result, _ = await sweep(emulator, tmp_path, csv_rows([("w", 1, 11), ("w", 2, 21)]))
+    assert result.exit_code == 0
+    assert states == [False, False]
+    assert gc.isenabled()
+
+    with pytest.raises(InputError):
+        await sweep(emulator, tmp_path, "workspace,person\nw,1\n")  # lacks the id columns
+    assert gc.isenabled()
