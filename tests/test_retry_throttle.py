@@ -30,12 +30,22 @@ def scripted(*outcomes: Outcome) -> tuple[list[Outcome], Callable[[int], Awaitab
     return calls, attempt
 
 
+async def run_batch(
+    policy: RetryPolicy, attempt: Callable[[int], Awaitable[Outcome]]
+) -> tuple[Outcome, int]:
+    """One batch as the pipeline's sender runs it: the first attempt, then retries if needed."""
+    first = await attempt(1)
+    if not policy.retries(first):
+        return first, int(first.sent)
+    return await policy.retry(first, attempt)
+
+
 async def test_retries_until_success() -> None:
     """Retryable outcomes are retried; the first success ends the batch."""
     calls, attempt = scripted(RETRYABLE, RETRYABLE, DONE)
     retried: list[Outcome] = []
     policy = RetryPolicy(6, Guard(), 0, 0, 0, on_retry=retried.append)
-    outcome, attempts = await policy.run(attempt)
+    outcome, attempts = await run_batch(policy, attempt)
     assert outcome is DONE
     assert attempts == 3
     assert calls == [RETRYABLE, RETRYABLE, DONE]
@@ -45,7 +55,7 @@ async def test_retries_until_success() -> None:
 async def test_gives_up_after_max_attempts_with_last_outcome() -> None:
     """After max_attempts the last outcome is returned, not an exception."""
     calls, attempt = scripted(*[RETRYABLE] * 10)
-    outcome, attempts = await RetryPolicy(4, Guard(), 0, 0, 0).run(attempt)
+    outcome, attempts = await run_batch(RetryPolicy(4, Guard(), 0, 0, 0), attempt)
     assert outcome is RETRYABLE
     assert attempts == 4 == len(calls)
 
@@ -53,7 +63,7 @@ async def test_gives_up_after_max_attempts_with_last_outcome() -> None:
 async def test_final_outcome_is_not_retried() -> None:
     """A non-retryable failure ends the batch at once."""
     calls, attempt = scripted(FINAL, DONE)
-    outcome, attempts = await RetryPolicy(6, Guard(), 0, 0, 0).run(attempt)
+    outcome, attempts = await run_batch(RetryPolicy(6, Guard(), 0, 0, 0), attempt)
     assert outcome is FINAL
     assert attempts == 1
     assert calls == [FINAL]
@@ -64,7 +74,7 @@ async def test_tripped_guard_stops_retries() -> None:
     guard = Guard()
     calls, attempt = scripted(RETRYABLE, RETRYABLE, DONE)
     guard.trip("auth")
-    outcome, attempts = await RetryPolicy(6, guard, 0, 0, 0).run(attempt)
+    outcome, attempts = await run_batch(RetryPolicy(6, guard, 0, 0, 0), attempt)
     assert outcome is RETRYABLE
     assert attempts == 1
     assert calls == [RETRYABLE]
@@ -75,12 +85,12 @@ async def test_retry_after_is_honoured_and_capped() -> None:
     throttled = Outcome(deleted=False, http_status=429, retryable=True, retry_after=0.3)
     _, attempt = scripted(throttled, DONE)
     started = time.perf_counter()
-    await RetryPolicy(3, Guard(), 0, 0, retry_after_max=10).run(attempt)
+    await run_batch(RetryPolicy(3, Guard(), 0, 0, retry_after_max=10), attempt)
     assert time.perf_counter() - started >= 0.29
     long_wait = Outcome(deleted=False, http_status=429, retryable=True, retry_after=3600)
     _, attempt = scripted(long_wait, DONE)
     started = time.perf_counter()
-    await RetryPolicy(3, Guard(), 0, 0, retry_after_max=0.05).run(attempt)
+    await run_batch(RetryPolicy(3, Guard(), 0, 0, retry_after_max=0.05), attempt)
     assert time.perf_counter() - started < 1.0
 
 

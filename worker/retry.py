@@ -78,26 +78,19 @@ class RetryPolicy:
             self._on_retry(_last_outcome(retry_state))
 
     def retries(self, first: Outcome) -> bool:
-        """Whether a first attempt's outcome calls for retries."""
+        """Whether a batch's first outcome calls for retries."""
         return first.retryable and self._max_attempts > 1 and not self._guard.tripped
-
-    async def run(self, attempt: Callable[[int], Awaitable[Outcome]]) -> tuple[Outcome, int]:
-        """The batch's final outcome and the number of requests sent.
-
-        `attempt` receives the attempt number (1 for the first) and returns an Outcome whose
-        `sent` is False when it sent nothing (the run stopped before it could).
-        """
-        first = await attempt(1)
-        if not self.retries(first):
-            return first, int(first.sent)
-        return await self.retry(first, attempt)
 
     async def retry(
         self, first: Outcome, attempt: Callable[[int], Awaitable[Outcome]]
     ) -> tuple[Outcome, int]:
-        """`run`, after a first attempt that was made directly and came back retryable.
+        """The batch's final outcome and the number of requests sent, after a first attempt
+        that came back retryable (see `retries`).
 
-        Most batches succeed at once, so callers make the first attempt themselves; tenacity
+        `attempt` receives the attempt number (2 for the first retry) and returns an Outcome
+        whose `sent` is False when it sent nothing (the run stopped before it could).
+
+        Most batches succeed at once, so the caller makes the first attempt itself; tenacity
         (which costs far more per call than a request) takes over only when a retry is
         needed, and replays that first outcome so its attempt numbers and backoff stay exact.
         """
