@@ -43,6 +43,13 @@ async def sweep(
     return result, records
 
 
+def read_ledger(path: Path) -> list[dict[str, Any]]:
+    """Every record of a JSON Lines ledger (lines end with \\n only; nothing else splits them)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_bytes().decode("utf-8").split("\n") if line]
+
+
 def csv_rows(rows: list[tuple[str, int, int]]) -> str:
     """A CSV input with one id per row (quoted where a workspace needs it)."""
     buffer = io.StringIO()

@@ -153,6 +153,8 @@ def _run_command(args: argparse.Namespace) -> int:
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:
         print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+    for problem in result.output_errors:
+        print(f"thumbsweep: {problem}", file=sys.stderr)
     return result.exit_code
 
 

@@ -7,8 +7,10 @@ messages embed full URLs).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -16,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from worker import __version__
 from worker.batching import PersonBatch
 from worker.redaction import clean_message
 from worker.signing import Signer
@@ -200,3 +203,18 @@ class ThumbnailApi:
                 retryable=True,
                 latency=time.perf_counter() - started,
             )
+
+
+@contextlib.asynccontextmanager
+async def open_session(concurrency: int) -> AsyncIterator[aiohttp.ClientSession]:
+    """The one aiohttp session of a run, with a connection pool of `concurrency`."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(
+        connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
+    ) as session:
+        # aiohttp silently resends an idempotent request once when a pooled connection breaks.
+        # Every request must be an attempt that the retry policy counts, backs off and budgets
+        # (and that the ledger's `attempts` reports), so that hidden resend is switched off, as
+        # aiohttp's own test client does.
+        session._retry_connection = False
+        yield session

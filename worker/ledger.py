@@ -11,6 +11,7 @@ A torn last line left by a crash is cut off when the ledger is reopened.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import logging
@@ -21,7 +22,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, NamedTuple
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, ThumbsweepError
 
 Status = Literal["deleted", "failed", "skipped", "invalid", "dry_run"]
 STATUSES: tuple[Status, ...] = ("deleted", "failed", "skipped", "invalid", "dry_run")
@@ -49,6 +50,26 @@ SYNC_EVERY_SECONDS = 1.0
 SYNC_EVERY_RECORDS = 1000
 
 log = logging.getLogger("thumbsweep")
+
+EXIT_IOERR = 74  # EX_IOERR: the ledger (or another output) could not be written
+
+
+class LedgerWriteError(ThumbsweepError):
+    """The ledger could not be written or flushed; what it holds is complete lines only."""
+
+    exit_code = EXIT_IOERR
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = path
+        self.reason = describe_os_error(error)
+        super().__init__(f"cannot write the ledger '{path}': {self.reason}")
+
+
+def describe_os_error(error: OSError) -> str:
+    """Plain words for an OSError, e.g. 'No space left on device (ENOSPC)'."""
+    name = errno.errorcode.get(error.errno or 0)
+    words = error.strerror or type(error).__name__
+    return f"{words} ({name})" if name else words
 
 
 _second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, reused per record
@@ -188,6 +209,7 @@ class Ledger:
         self.path = path
         self.is_csv = path.suffix.lower() == ".csv"
         self._fd: int | None = None
+        self._size = 0  # bytes of complete lines: where a failed write is cut back to
         self._unsynced = 0
         self._synced_at = 0.0
         self._syncer: ThreadPoolExecutor | None = None
@@ -202,9 +224,13 @@ class Ledger:
         self._fd = fd
         self._synced_at = time.monotonic()
         try:
+            self._size = os.fstat(fd).st_size
             self._mend(fd)
+        except OSError as exc:
+            self._abandon()
+            raise LedgerWriteError(self.path, exc) from None
         except BaseException:
-            self.close()
+            self._abandon()
             raise
 
     def _mend(self, fd: int) -> None:
@@ -229,6 +255,7 @@ class Ledger:
                 self.path, size - complete,
             )  # fmt: skip
             os.ftruncate(fd, complete)
+            self._size = complete
 
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
@@ -242,42 +269,76 @@ class Ledger:
         if self._fd is None:
             raise RuntimeError("ledger is not open")
         data = text.encode("utf-8")
-        while data:
-            written = os.write(self._fd, data)
-            data = data[written:]
+        size = len(data)
+        try:
+            while data:
+                written = os.write(self._fd, data)
+                data = data[written:]
+        except OSError as exc:
+            self._cut_back()
+            raise LedgerWriteError(self.path, exc) from None
+        self._size += size
         self._unsynced += 1
         if self._unsynced >= SYNC_EVERY_RECORDS or (
             time.monotonic() - self._synced_at >= SYNC_EVERY_SECONDS
         ):
             self._sync_in_background(self._fd)
 
+    def _cut_back(self) -> None:
+        """After a failed write, cut off whatever part of the line reached the file."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError as exc:  # the reader and the next open cut a torn tail off anyway
+            log.warning("ledger %s: cannot cut off a partial line: %s", self.path, exc.strerror)
+
     def _sync_in_background(self, fd: int) -> None:
         """fsync on a helper thread, so a slow disk never stalls the event loop."""
-        if self._pending_sync is not None and not self._pending_sync.done():
-            return  # one at a time; the next write after it finishes asks again
+        if self._pending_sync is not None:
+            if not self._pending_sync.done():
+                return  # one at a time; the next write after it finishes asks again
+            self._check_sync()
         if self._syncer is None:
             self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-fsync")
         self._pending_sync = self._syncer.submit(os.fsync, fd)
         self._unsynced = 0
         self._synced_at = time.monotonic()
 
+    def _check_sync(self) -> None:
+        """Raise LedgerWriteError if the last background fsync failed."""
+        pending, self._pending_sync = self._pending_sync, None
+        error = None if pending is None else pending.exception()
+        if isinstance(error, OSError):
+            raise LedgerWriteError(self.path, error)
+        if error is not None:
+            raise error
+
     def wait_for_sync(self) -> None:
-        """Block until a background fsync in progress has finished."""
+        """Block until a background fsync in progress has finished; raise if it failed."""
         if self._pending_sync is not None:
-            self._pending_sync.result()
+            self._pending_sync.exception()  # waits
+            self._check_sync()
 
     def close(self) -> None:
-        """Flush to stable storage and close; safe to call twice."""
+        """Flush to stable storage and close; safe to call twice.
+
+        Raises LedgerWriteError when the flush fails (the file is closed all the same).
+        """
         if self._fd is None:
             return
         try:
             self.wait_for_sync()
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise LedgerWriteError(self.path, exc) from None
         finally:
-            fd, self._fd = self._fd, None
-            if self._syncer is not None:
-                self._syncer.shutdown(wait=True)
-                self._syncer = None
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Close the file and stop the helper thread, without flushing."""
+        fd, self._fd = self._fd, None
+        if self._syncer is not None:
+            self._syncer.shutdown(wait=True)
+            self._syncer = None
+        if fd is not None:
+            os.close(fd)

@@ -1,0 +1,188 @@
+"""The sender pool driven through its seam by a scripted fake API: every batch ends in records
+that cover each of its ids exactly once, whatever an attempt does (answers, lies, crashes, or
+is cancelled at any await)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import csv_rows, final_states, read_ledger, single_id_rows
+from tests.fake_api import FakeApi, forever, run_with, success
+from worker.batching import PersonBatch
+from worker.client import Outcome
+from worker.ledger import Ledger
+from worker.recorder import Recorder
+from worker.sender import STILL_LISTED_MESSAGE, SenderPool
+from worker.settings import load_settings
+from worker.summary import RunStats
+
+SECRET_QUERY = "X-Amz-Signature=feedfacecafe"
+
+
+async def test_success_that_still_lists_ids_records_those_failed(tmp_path: Path) -> None:
+    """A success whose final thumbnailList still holds requested ids: those are failed, the rest
+    deleted, the run exits 1, --failed-out lists exactly them, and --resume sends only them."""
+    rows = [("w", 1, 11), ("w", 1, 12), ("w", 1, 13), ("w", 2, 21)]
+
+    async def keeps_12(batch: PersonBatch, call: int) -> Outcome:
+        return success(batch, remaining=(12, 99)) if batch.person_id == 1 else success(batch)
+
+    failed_out = tmp_path / "failed.csv"
+    result, ledger = await run_with(
+        FakeApi(keeps_12), tmp_path, csv_rows(rows), failed_out=failed_out
+    )
+    assert final_states(ledger) == {
+        ("w", 1, 11): "deleted",
+        ("w", 1, 12): "failed",
+        ("w", 1, 13): "deleted",
+        ("w", 2, 21): "deleted",
+    }
+    (failed,) = [record for record in ledger if record["status"] == "failed"]
+    assert failed["thumbnail_ids"] == [12]
+    assert failed["message"] == STILL_LISTED_MESSAGE
+    assert (failed["http_status"], failed["code"]) == (200, "0")
+    assert result.exit_code == 1
+    assert failed_out.read_text().splitlines()[1:] == ["w,1,12"]
+
+    again = FakeApi()
+    resumed, _ = await run_with(again, tmp_path, csv_rows(rows), resume=True)
+    assert [batch.thumbnail_ids for batch in again.calls] == [(12,)]
+    assert resumed.exit_code == 0
+
+
+async def test_success_without_a_readable_list_means_deleted(tmp_path: Path) -> None:
+    """A success that carries no readable thumbnailList keeps the documented meaning: deleted."""
+
+    async def no_list(batch: PersonBatch, call: int) -> Outcome:
+        return Outcome(True, 200, "0", "success", remaining_ids=None)
+
+    result, ledger = await run_with(FakeApi(no_list), tmp_path, csv_rows(single_id_rows(3)))
+    assert set(final_states(ledger).values()) == {"deleted"}
+    assert result.exit_code == 0
+
+
+async def test_a_bug_in_one_attempt_drains_records_everything_and_exits_70(
+    tmp_path: Path,
+) -> None:
+    """A sender that raises: its batch is recorded, no new request starts, the two requests in
+    flight finish and are recorded, the rest is skipped, and the run ends 70 with one clear,
+    redacted reason."""
+    rows = single_id_rows(30)
+
+    async def crashes_on_call_5(batch: PersonBatch, call: int) -> Outcome:
+        if call in (3, 4):
+            await asyncio.sleep(0.05)  # in flight when call 5 crashes
+        if call == 5:
+            raise RuntimeError(f"bug near https://bucket.example/x.jpg?{SECRET_QUERY}")
+        return success(batch)
+
+    api = FakeApi(crashes_on_call_5)
+    result, ledger = await run_with(api, tmp_path, csv_rows(rows), concurrency=3)
+    assert len(api.calls) == 6  # nothing started after the crash
+    states = final_states(ledger)
+    assert set(states) == set(rows)  # every id, exactly once
+    deleted = {key for key, status in states.items() if status == "deleted"}
+    assert deleted == {("w", b.person_id, b.thumbnail_ids[0]) for b in api.calls[:5]}
+    crashed = api.calls[5]
+    (record,) = [r for r in ledger if r["person_id"] == crashed.person_id]
+    assert record["status"] == "skipped"
+    assert "internal error" in record["message"]
+    assert result.exit_code == 70
+    assert result.stop_reason is not None
+    assert "internal error in thumbsweep (RuntimeError" in result.stop_reason
+    assert SECRET_QUERY not in result.stop_reason
+
+
+async def test_a_bug_in_the_progress_reporter_stops_the_run_like_any_bug(tmp_path: Path) -> None:
+    """The progress task runs beside the senders under the same TaskGroup: its failure cannot
+    pass unnoticed, and the senders still drain and record everything."""
+
+    async def slow(batch: PersonBatch, call: int) -> Outcome:
+        await asyncio.sleep(0.01)
+        return success(batch)
+
+    rows = single_id_rows(40)
+    metrics = tmp_path / "no-such-dir" / "sub" / "m.prom"  # writing it only warns, never raises
+    result, ledger = await run_with(
+        FakeApi(slow), tmp_path, csv_rows(rows), progress_interval=0.001, metrics_file=metrics
+    )
+    assert set(final_states(ledger)) == set(rows)
+    assert result.exit_code == 0  # a failing metrics file is not a bug: the run goes on
+
+
+def _pool(tmp_path: Path, api: FakeApi, **overrides: object) -> tuple[SenderPool, Recorder]:
+    settings = load_settings(
+        {"ledger": tmp_path / "ledger.jsonl", "concurrency": 2, **overrides}, None
+    )
+    ledger = Ledger(settings.ledger)
+    ledger.open()
+    recorder = Recorder(ledger, RunStats())
+    return SenderPool(settings, api, recorder, RunStats(), "run-1"), recorder
+
+
+async def _in_flight(batch: PersonBatch, call: int) -> Outcome:
+    await forever()
+    raise AssertionError("unreachable")
+
+
+async def _retryable_then_success(batch: PersonBatch, call: int) -> Outcome:
+    if call < 2:
+        return Outcome(False, 503, None, "HTTP 503", retryable=True)
+    return success(batch)
+
+
+async def _succeeds(batch: PersonBatch, call: int) -> Outcome:
+    return success(batch)
+
+
+@pytest.mark.parametrize(
+    ("where", "script", "overrides", "reached", "message"),
+    [
+        ("pacing", _succeeds, {"rate": 1.0}, lambda api: len(api.calls) == 1, "not sent"),
+        ("in flight", _in_flight, {}, lambda api: api.in_flight == 2, "interrupted in flight"),
+        (
+            "backoff",
+            _retryable_then_success,
+            {"backoff_initial": 30.0, "backoff_max": 30.0},
+            lambda api: len(api.calls) == 2,
+            "stopped before retrying",
+        ),
+    ],
+    ids=["pacing", "in-flight", "backoff"],
+)
+async def test_cancelling_at_each_await_records_every_id_once(
+    tmp_path: Path,
+    where: str,
+    script: Callable[[PersonBatch, int], object],
+    overrides: dict[str, object],
+    reached: Callable[[FakeApi], bool],
+    message: str,
+) -> None:
+    """Cancelled while pacing, in flight or in backoff: each batch gets one record that says
+    truthfully whether a request may have been applied."""
+    api = FakeApi(script)  # type: ignore[arg-type]
+    pool, recorder = _pool(tmp_path, api, **overrides)
+    batches = iter([PersonBatch("w", person, (person * 10,)) for person in range(1, 8)])
+    sending = asyncio.create_task(pool.send_all(batches))
+    for _ in range(200):
+        if reached(api):
+            break
+        await asyncio.sleep(0.01)
+    assert reached(api), where
+    pool.stop("test stop", 143)
+    pool.cancel_in_flight()
+    await sending
+    recorder.close()
+    ledger = read_ledger(tmp_path / "ledger.jsonl")
+    states = final_states(ledger)
+    assert set(states) == {("w", person, person * 10) for person in range(1, 8)}
+    assert "deleted" not in set(states.values()) or where == "pacing"
+    cancelled = [r for r in ledger if r["message"].startswith(message) and r["elapsed_ms"]]
+    assert cancelled, ledger  # the batch(es) in hand when cancelled, with their own message
+    interrupted = [r for r in ledger if r["message"].startswith("interrupted in flight")]
+    assert all(r["attempts"] >= 1 for r in interrupted)
+    assert len(interrupted) == (2 if where == "in flight" else 0)

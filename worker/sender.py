@@ -1,0 +1,337 @@
+"""The sender pool: a fixed number of senders, under one TaskGroup, that send every batch and
+record what became of it.
+
+Each batch ends in records that cover each of its ids exactly once, whatever happens: the API's
+answer, a retry cut short by a stop, a cancellation, or a bug in thumbsweep itself. A bug in
+handling one batch records that batch `skipped`, starts no new request, lets the requests in
+flight finish, records the rest `skipped` and ends the run with exit code 70. The senders talk to
+the API only through `RemoveApi` (the real aiohttp client, or a scripted fake in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+from worker.batching import PersonBatch
+from worker.budget import RetryBudget
+from worker.client import Outcome, encode_body
+from worker.guards import FailureBreaker, Guard
+from worker.ledger import EXIT_IOERR, LedgerRecord, Status
+from worker.recorder import Recorder
+from worker.redaction import clean_message
+from worker.retry import RetryPolicy
+from worker.settings import Settings
+from worker.summary import RunStats
+from worker.throttle import RateLimiter
+
+log = logging.getLogger("thumbsweep")
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
+_LOGGED_FAILURES = 5
+_NOT_SENT = Outcome(deleted=False, sent=False)
+# The API's code for "a person must keep a thumbnail" is undocumented, so the refusal is
+# recognised by its wording (a 400 that speaks of the last / at least one thumbnail).
+_LAST_THUMBNAIL = re.compile(
+    r"thumbnail.*(last|at least one|without|no more|remain)|(last|at least one) thumbnail",
+    re.IGNORECASE,
+)
+STILL_LISTED_MESSAGE = (
+    "the API answered success but still lists these ids on the person, so they were not "
+    "removed; --resume sends them again"
+)
+
+
+class RemoveApi(Protocol):
+    """One attempt to remove one batch: the seam between the senders and HTTP.
+
+    `remove` never raises for anything the API or the network does (every answer is an
+    `Outcome`); only cancellation, or a bug, leaves it.
+    """
+
+    async def remove(self, batch: PersonBatch, body: bytes) -> Outcome:
+        """Send one signed attempt now and return its outcome."""
+        ...
+
+
+def auth_stop_reason(outcome: Outcome) -> str:
+    """Plain words for a 401/403: which credentials to check, and the clock."""
+    detail = f"HTTP {outcome.http_status}"
+    if outcome.code:
+        detail += f", code {outcome.code}"
+    if outcome.message:
+        detail += f": {outcome.message}"
+    return (
+        f"the API refused the credentials ({detail}). Check THUMBSWEEP_ACCESS_KEY and "
+        "THUMBSWEEP_SECRET_KEY (or NCLOUD_ACCESS_KEY / NCLOUD_SECRET_KEY) and the key's "
+        "permissions, and that this machine's clock is right: the gateway refuses signatures "
+        "whose timestamp is 5 minutes or more off"
+    )
+
+
+def failure_message(outcome: Outcome, attempts: int) -> str:
+    """The ledger message of a batch that failed permanently."""
+    if outcome.retryable:
+        return (
+            f"gave up after {attempts} attempts: {outcome.message}; "
+            "rerun with --resume to try these ids again"
+        )
+    if outcome.http_status == 400 and _LAST_THUMBNAIL.search(outcome.message):
+        return (
+            f"refused: {outcome.message} (a person must keep at least one thumbnail, so this "
+            "removal would have left the person without any; not retried)"
+        )
+    return outcome.message
+
+
+def internal_error_reason(exc: BaseException) -> str:
+    """One line naming a bug in thumbsweep, without anything secret (URLs are redacted)."""
+    detail = clean_message(str(exc), 200)
+    name = type(exc).__name__
+    return (
+        f"internal error in thumbsweep ({name}{': ' + detail if detail else ''}); no new "
+        "request was started, requests in flight were finished and the rest recorded skipped. "
+        "Rerun with -v for the traceback and report it; --resume continues"
+    )
+
+
+def _still_listed(ids: tuple[int, ...], remaining: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The requested ids that a successful answer still lists on the person."""
+    if not remaining:
+        return ()
+    if len(ids) == 1:
+        return ids if ids[0] in remaining else ()
+    kept = set(remaining)
+    return tuple(i for i in ids if i in kept)
+
+
+class SenderPool:
+    """Sends every batch through the retry policy and records each outcome."""
+
+    def __init__(
+        self, settings: Settings, api: RemoveApi, recorder: Recorder, stats: RunStats, run_id: str
+    ) -> None:
+        self._concurrency = settings.concurrency
+        self._api = api
+        self._recorder = recorder
+        self._stats = stats
+        self._run_id = run_id
+        self.guard = Guard()
+        self._limiter = RateLimiter(settings.rate)
+        self._budget = RetryBudget()
+        self._breaker = FailureBreaker(
+            self.guard, settings.breaker_min_batches, settings.max_failure_rate
+        )
+        self._policy = RetryPolicy(
+            settings.max_attempts,
+            self.guard,
+            settings.backoff_initial,
+            settings.backoff_max,
+            settings.retry_after_max,
+            on_retry=self._on_retry,
+        )
+        self._senders: list[asyncio.Task[None]] = []
+        recorder.set_failure_callback(lambda reason: self.guard.trip(reason, EXIT_IOERR))
+
+    def _on_retry(self, outcome: Outcome) -> None:
+        self._stats.retries += 1
+        log.debug("retrying after: %s", outcome.message or f"HTTP {outcome.http_status}")
+
+    def stop(self, reason: str, exit_code: int) -> None:
+        """Stop starting batches and attempts; requests in flight may finish."""
+        self.guard.trip(reason, exit_code)
+
+    def cancel_in_flight(self) -> None:
+        """Cancel the senders now; their batches are recorded as skipped."""
+        for task in self._senders:
+            task.cancel()
+
+    async def send_all(self, batches: Iterator[PersonBatch]) -> None:
+        """Run the sender pool over the batches; after a stop, record the rest as skipped."""
+        try:
+            async with asyncio.TaskGroup() as senders:
+                self._senders = [
+                    senders.create_task(self._sender(batches), name=f"sender-{index}")
+                    for index in range(self._concurrency)
+                ]
+        except* Exception as crashed:  # a bug outside one batch's handling (e.g. recording)
+            self.crash(crashed.exceptions[0])
+        finally:
+            for batch in batches:  # left over when the senders were cancelled or crashed
+                self._record_skipped(batch, 0, None)
+
+    def crash(self, exc: BaseException) -> None:
+        """A bug in thumbsweep: log it (traceback with -v) and stop the run with exit 70."""
+        log.debug("internal error", exc_info=exc)
+        reason = internal_error_reason(exc)
+        if not self.guard.tripped:
+            log.error("%s", reason)
+        self.guard.trip(reason, EXIT_INTERNAL)
+
+    async def _sender(self, batches: Iterator[PersonBatch]) -> None:
+        for batch in batches:
+            if self.guard.tripped:
+                self._record_skipped(batch, 0, None)
+            else:
+                await self._send(batch)
+
+    async def _send(self, batch: PersonBatch) -> None:
+        started = time.perf_counter()
+        last_sent: Outcome | None = None
+        sent = 0
+        in_flight = False
+
+        async def attempt(number: int) -> Outcome:
+            nonlocal last_sent, sent, in_flight
+            if number > 1:
+                await self._budget.wait_for_retry(self.guard)
+            if self.guard.tripped:
+                return _NOT_SENT
+            start = await self._limiter.acquire(self.guard)
+            if self.guard.tripped:
+                return _NOT_SENT
+            self._budget.record(is_retry=number > 1)
+            sent += 1
+            in_flight = True
+            outcome = await self._api.remove(batch, body)
+            in_flight = False
+            last_sent = outcome
+            self._stats.record_attempt(outcome.latency, outcome.http_status)
+            if outcome.http_status == 429:
+                self._limiter.on_throttled(start, outcome.retry_after)
+            elif outcome.http_status is not None:
+                self._limiter.on_accepted()
+            if outcome.auth_failure:
+                self.guard.trip(auth_stop_reason(outcome))
+            return outcome
+
+        try:
+            body = encode_body(batch.thumbnail_ids)
+            outcome = await attempt(1)  # directly: the retry policy is needed only for a retry
+            attempts = int(outcome.sent)
+            if self._policy.retries(outcome):
+                outcome, attempts = await self._policy.retry(outcome, attempt)
+            records = self._records(batch, outcome, last_sent, attempts, started)
+        except asyncio.CancelledError:
+            if in_flight:
+                message = (
+                    "interrupted in flight: the run stopped "
+                    f"({self.guard.reason or 'cancelled'}); the delete may or may not have been "
+                    "applied, so --resume sends these ids again"
+                )
+                self._write(
+                    batch.thumbnail_ids, batch, "skipped", last_sent, sent, started, message
+                )
+            else:
+                self._recorder.record(self._skipped(batch, sent, last_sent, started))
+            raise
+        except Exception as exc:  # a bug while handling this batch: record it, stop the run
+            self.crash(exc)
+            message = (
+                f"not finished: thumbsweep hit an internal error ({type(exc).__name__}) while "
+                "handling this batch; the delete may or may not have been applied, so --resume "
+                "sends these ids again"
+            )
+            self._write(batch.thumbnail_ids, batch, "skipped", last_sent, sent, started, message)
+            return
+        for record in records:
+            self._recorder.record(record)
+
+    def _records(
+        self,
+        batch: PersonBatch,
+        outcome: Outcome,
+        last_sent: Outcome | None,
+        attempts: int,
+        started: float,
+    ) -> list[LedgerRecord]:
+        """The batch's records (all built before any is written, so a bug cannot half-record)."""
+        if outcome.deleted:
+            still = _still_listed(batch.thumbnail_ids, outcome.remaining_ids)
+            self._breaker.record(failed=bool(still))
+            records = []
+            gone = batch.thumbnail_ids
+            if still:
+                gone = tuple(i for i in batch.thumbnail_ids if i not in still)
+                log.warning(
+                    "person %s/%s: the API answered success but still lists %d of the ids",
+                    batch.workspace, batch.person_id, len(still),
+                )  # fmt: skip
+            if gone:
+                records.append(self._new(
+                    gone, batch, "deleted", outcome, attempts, started,
+                    remaining=outcome.remaining_ids, primary=outcome.primary_id,
+                ))  # fmt: skip
+            if still:
+                records.append(self._new(
+                    still, batch, "failed", outcome, attempts, started, STILL_LISTED_MESSAGE,
+                    remaining=outcome.remaining_ids, primary=outcome.primary_id,
+                ))  # fmt: skip
+            return records
+        if not outcome.sent or (outcome.retryable and self.guard.tripped):
+            return [self._skipped(batch, attempts, last_sent, started)]
+        message = failure_message(outcome, attempts)
+        if not outcome.auth_failure:
+            self._breaker.record(failed=True)
+        failures = self._stats.requests["failed"] + 1
+        if failures <= _LOGGED_FAILURES:
+            log.warning("person %s/%s failed: %s", batch.workspace, batch.person_id, message)
+        if failures == _LOGGED_FAILURES:
+            log.warning("further failures are only written to the ledger")
+        ids = batch.thumbnail_ids
+        return [self._new(ids, batch, "failed", outcome, attempts, started, message)]
+
+    def _skipped(
+        self, batch: PersonBatch, attempts: int, last: Outcome | None, started: float | None
+    ) -> LedgerRecord:
+        message = f"not sent: the run stopped ({self.guard.reason or 'stopped'})"
+        if last is not None:
+            message = f"stopped before retrying ({self.guard.reason}); last attempt: {last.message}"
+        return self._new(batch.thumbnail_ids, batch, "skipped", last, attempts, started, message)
+
+    def _record_skipped(self, batch: PersonBatch, attempts: int, last: Outcome | None) -> None:
+        self._recorder.record(self._skipped(batch, attempts, last, None))
+
+    def _write(
+        self,
+        ids: tuple[int, ...],
+        batch: PersonBatch,
+        status: Status,
+        outcome: Outcome | None,
+        attempts: int,
+        started: float,
+        message: str,
+    ) -> None:
+        self._recorder.record(self._new(ids, batch, status, outcome, attempts, started, message))
+
+    def _new(
+        self,
+        ids: tuple[int, ...],
+        batch: PersonBatch,
+        status: Status,
+        outcome: Outcome | None,
+        attempts: int,
+        started: float | None,
+        message: str | None = None,
+        *,
+        remaining: tuple[int, ...] | None = None,
+        primary: int | None = None,
+    ) -> LedgerRecord:
+        return LedgerRecord(
+            run_id=self._run_id,
+            status=status,
+            workspace=batch.workspace,
+            person_id=batch.person_id,
+            thumbnail_ids=ids,
+            http_status=outcome.http_status if outcome else None,
+            code=outcome.code if outcome else None,
+            message=message if message is not None else (outcome.message if outcome else None),
+            attempts=attempts,
+            elapsed_ms=None if started is None else round((time.perf_counter() - started) * 1000),
+            remaining_thumbnail_ids=remaining,
+            primary_thumbnail_id=primary,
+        )
