@@ -82,9 +82,11 @@ async def test_full_disk_loses_no_outcome_and_resume_continues(
     manifest.write_text(csv_rows(rows))
     ledger = small_disk / "ledger.jsonl"
     failed_out = small_disk / "failed.csv"
+    metrics = small_disk / "thumbsweep.prom"
     code, err = await _thumbsweep(
         str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger),
         "--failed-out", str(failed_out), "--concurrency", "4",
+        "--metrics-file", str(metrics), "--progress-interval", "0.01",
     )  # fmt: skip
     assert code == 74, err
     assert "Traceback" not in err
@@ -108,6 +110,9 @@ async def test_full_disk_loses_no_outcome_and_resume_continues(
     assert emulator.stats.total_requests < len(rows)
     assert not failed_out.exists()
     assert not list(small_disk.glob("failed.csv*"))
+    assert '"event":"progress"' in err  # the metrics file was written while running
+    assert "cannot write the final metrics file" in err
+    assert not metrics.exists()
 
     remount = await asyncio.create_subprocess_exec(
         "mount", "-o", "remount,size=4m", str(small_disk)

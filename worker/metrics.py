@@ -7,7 +7,9 @@ the end, as batch jobs do. The values come from the run's counters at the moment
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -101,6 +103,21 @@ class Metrics:
             write_to_textfile(self._textfile, self._registry)
         except OSError as exc:
             log.warning("cannot write metrics file %s: %s", self._textfile, exc.strerror)
+
+    def write_final_textfile(self) -> None:
+        """The end-of-run textfile; if it cannot be written, the one written while running is
+        removed, so that a stale in-progress file never stands for the finished run."""
+        if self._textfile is None:
+            return
+        try:
+            write_to_textfile(self._textfile, self._registry)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(self._textfile)
+            log.warning(
+                "cannot write the final metrics file %s (%s); the file from earlier in the run "
+                "was removed rather than left looking final", self._textfile, exc.strerror,
+            )  # fmt: skip
 
     def push(self) -> None:
         """Push once to the Pushgateway (no-op without --pushgateway); failures only warn."""

@@ -194,7 +194,7 @@ async def run(
     errors = [e for e in (recorder.ledger_error, failed_out and failed_out.error) if e]
     result = RunResult(run_id, plan, stats, *stop, output_errors=errors)
     metrics.labels.exit_code = result.exit_code
-    metrics.write_textfile()
+    metrics.write_final_textfile()
     metrics.push()
     return result
 
