@@ -120,3 +120,30 @@ async def test_retry_after_pauses_every_start() -> None:
     before = time.monotonic()
     started = await limiter.acquire(guard)
     assert started - before >= 0.19
+
+
+class RecordingGuard(Guard):
+    """A guard whose sleeps move the fake clock instead of waiting, and are recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the sleep and let that much fake time pass."""
+        self.slept.append(seconds)
+        self.clock.now += seconds
+
+
+@pytest.mark.parametrize("retry_after", [100_000.0, 1e300, float("inf")])
+async def test_retry_after_pause_is_capped_at_retry_after_max(retry_after: float) -> None:
+    """A 429 asking for a day's pause holds the next start back only `retry_after_max`."""
+    clock = FakeClock()
+    limiter = RateLimiter(0, retry_after_max=5.0, clock=clock)
+    guard = RecordingGuard(clock)
+    started = await limiter.acquire(guard)
+    limiter.on_throttled(started, retry_after)
+    await limiter.acquire(guard)
+    assert sum(guard.slept) <= 5.0
+    assert sum(guard.slept) == pytest.approx(5.0)
