@@ -46,7 +46,7 @@ def test_retry_after_with_huge_values_stays_finite() -> None:
 def test_retry_after_in_the_past_or_with_odd_dates_never_raises() -> None:
     """A date in the past waits 0; impossible dates are ignored."""
     assert parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now=NOW) == 0.0
-    for value in ("Mon, 99 Foo 1 00:00:00 GMT", "Mon, 01 Jan 0 00:00:00 GMT", "1 2 3 4 5 6"):
+    for value in ("Mon, 99 Foo 1 00:00:00 GMT", "Mon, 01 Jan", "1 2 3 4 5 6"):
         assert parse_retry_after(value, now=NOW) is None
 
 
