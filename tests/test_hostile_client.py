@@ -50,8 +50,9 @@ def test_retry_after_in_the_past_or_with_odd_dates_never_raises() -> None:
         assert parse_retry_after(value, now=NOW) is None
 
 
+ANY_TEXT = st.text(st.characters(exclude_categories=()))  # lone surrogates included
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ANY_TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner),
     max_leaves=12,
 )
@@ -69,7 +70,7 @@ API_LIKE = st.recursive(
 @given(
     status=st.integers(min_value=0, max_value=999),
     body=st.binary(max_size=300) | API_LIKE,
-    retry_after=st.none() | st.text(max_size=40),
+    retry_after=st.none() | st.text(st.characters(exclude_categories=()), max_size=40),
 )
 @example(status=429, body=b"[" * 100_000, retry_after="²")
 @example(status=200, body=b'{"code": "0", "message": "\\ud800\\u2028\\u0000"}', retry_after=None)
@@ -145,3 +146,26 @@ def test_query_after_a_fragment_is_redacted() -> None:
     """A URL whose `#` comes before the `?` still loses everything after the path."""
     cleaned = clean_message("see https://h/p#frag" + PRESIGNED_QUERY)
     assert "cafef00d" not in cleaned
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("https://user:pw@evil.example:8443/p/a?X-Amz-Signature=cafef00d#f", "evil.example:8443"),
+        ("http://EVIL.example/p?X-Amz-Signature=cafef00d", "evil.example"),
+        ("/other/path?X-Amz-Signature=cafef00d", "a path on the API host"),
+        ("http://[::1/p?X-Amz-Signature=cafef00d", "an unreadable address"),
+        ("http://h:99999999/p?X-Amz-Signature=cafef00d", "an unreadable address"),
+        (None, "without a Location"),
+    ],
+    ids=["userinfo-port", "upper-case", "relative", "bad-ipv6", "bad-port", "none"],
+)
+def test_redirect_is_a_final_failure_naming_only_the_host(location: str | None, shown: str) -> None:
+    """A 3xx is not deleted nor retried; its message names the host, never path, query or
+    user:password."""
+    outcome = interpret(307, b"", None, location=location)
+    assert not outcome.deleted
+    assert not outcome.retryable
+    assert shown in outcome.message
+    for secret in ("cafef00d", "X-Amz", "/p", "other", "user", "pw"):
+        assert secret not in outcome.message

@@ -125,6 +125,17 @@ async def test_body_over_the_cap_is_a_retryable_failure(emulator: Emulator, tmp_
     assert result.exit_code == 1
 
 
+async def test_declared_length_over_the_cap_is_not_read(emulator: Emulator, tmp_path: Path) -> None:
+    """A reply whose Content-Length says 2 MiB fails at once, retryably, without reading it."""
+    body = SUCCESS + b" " * (2 << 20)
+    emulator.fault_plan = lambda info: Fault("raw", status=200, body=body)
+    result, ledger = await sweep(emulator, tmp_path, csv_rows(ROWS), max_attempts=1)
+    assert_each_id_recorded_once(ledger, "failed")
+    for record in ledger:
+        assert "larger than 1 MiB" in record["message"]
+    assert result.exit_code == 1
+
+
 async def test_endless_body_is_cut_at_the_cap_long_before_the_timeout(
     emulator: Emulator, tmp_path: Path
 ) -> None:
