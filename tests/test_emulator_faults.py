@@ -8,7 +8,18 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from tests.test_emulator import ACCESS, SECRET, WS, listed_ids, remove, signed, thumbs_path
+from tests.test_emulator import (
+    ACCESS,
+    SECRET,
+    WS,
+    Reply,
+    listed_ids,
+    remove,
+    signed,
+    start_cli_emulator,
+    stop_cli_emulator,
+    thumbs_path,
+)
 from worker.emulator import Emulator, EmulatorConfig, Fault
 
 
@@ -58,6 +69,19 @@ async def test_random_keep_rate_keeps_ids() -> None:
         emulator.add_person(WS, 3, [1, 2])
         reply = await remove(session, emulator, 3, [2])
         assert listed_ids(reply) == [1, 2]
+
+
+async def test_cli_fault_keep_rate_flag(session: aiohttp.ClientSession) -> None:
+    """`thumbsweep emulate --fault-keep-rate 1` answers success while keeping the ids."""
+    proc, port = await start_cli_emulator("--fault-keep-rate", "1")
+    path = thumbs_path(WS, 5)
+    headers = signed("DELETE", path, secret="env-secret-xyz")
+    async with session.delete(
+        f"http://127.0.0.1:{port}{path}", json={"thumbnailIds": [7]}, headers=headers
+    ) as response:
+        reply = Reply(response.status, dict(response.headers), await response.text())
+    await stop_cli_emulator(proc)
+    assert 7 in listed_ids(reply)
 
 
 async def test_raw_fault_sends_body_and_headers_as_given(
