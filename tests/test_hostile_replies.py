@@ -7,6 +7,7 @@ server stands in for the host a redirect points to.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -133,6 +134,20 @@ async def test_declared_length_over_the_cap_is_not_read(emulator: Emulator, tmp_
     assert_each_id_recorded_once(ledger, "failed")
     for record in ledger:
         assert "larger than 1 MiB" in record["message"]
+    assert result.exit_code == 1
+
+
+async def test_compressed_body_is_capped_after_decompression(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A 64 KiB gzip reply that inflates to 64 MiB is cut at the cap like any other body."""
+    bomb = gzip.compress(SUCCESS + b" " * (64 << 20))
+    headers = (("Content-Encoding", "gzip"), ("Content-Type", "application/json"))
+    emulator.fault_plan = lambda info: Fault("raw", status=200, body=bomb, headers=headers)
+    result, ledger = await sweep(emulator, tmp_path, csv_rows(ROWS[:1]), max_attempts=1)
+    (record,) = ledger
+    assert record["status"] == "failed"
+    assert "larger than 1 MiB" in record["message"]
     assert result.exit_code == 1
 
 
