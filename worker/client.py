@@ -2,7 +2,8 @@
 
 The HTTP exchange is the only place aiohttp is touched; everything it can raise or answer is
 translated here into an `Outcome`, so retry and pipeline logic never see library errors (whose
-messages embed full URLs).
+messages embed full URLs). Replies are distrusted: no redirect is followed, at most 1 MiB of a
+body is read, and any status, bytes or header text gives an Outcome with a clean message.
 """
 
 from __future__ import annotations
