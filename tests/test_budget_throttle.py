@@ -73,7 +73,7 @@ def test_breaker_stays_quiet_at_the_rate() -> None:
 async def test_throttle_decreases_on_429_and_grows_back_to_the_ceiling() -> None:
     """A 429 cuts the rate multiplicatively; successes raise it additively, never past --rate."""
     clock = FakeClock()
-    limiter = RateLimiter(100, decrease=0.5, increase_ratio=0.1, clock=clock)
+    limiter = RateLimiter(100, retry_after_max=60, decrease=0.5, increase_ratio=0.1, clock=clock)
     guard = Guard()
     start = await limiter.acquire(guard)
     limiter.on_throttled(start, None)
@@ -89,7 +89,7 @@ async def test_throttle_decreases_on_429_and_grows_back_to_the_ceiling() -> None
 async def test_throttle_ignores_429s_of_requests_sent_before_the_last_decrease() -> None:
     """A burst of 429s from requests already in flight cuts the rate only once."""
     clock = FakeClock()
-    limiter = RateLimiter(100, decrease=0.5, clock=clock)
+    limiter = RateLimiter(100, retry_after_max=60, decrease=0.5, clock=clock)
     guard = Guard()
     starts = [await limiter.acquire(guard) for _ in range(5)]
     clock.now += 0.5
@@ -102,7 +102,7 @@ async def test_throttle_ignores_429s_of_requests_sent_before_the_last_decrease()
 async def test_unlimited_limiter_starts_pacing_at_the_achieved_rate() -> None:
     """Without --rate the first 429 sets a rate below the rate actually achieved."""
     clock = FakeClock()
-    limiter = RateLimiter(0, decrease=0.5, clock=clock)
+    limiter = RateLimiter(0, retry_after_max=60, decrease=0.5, clock=clock)
     guard = Guard()
     assert limiter.rate is None
     for _ in range(11):
@@ -114,9 +114,36 @@ async def test_unlimited_limiter_starts_pacing_at_the_achieved_rate() -> None:
 
 async def test_retry_after_pauses_every_start() -> None:
     """A Retry-After holds back the next start of any batch until it has passed."""
-    limiter = RateLimiter(0)
+    limiter = RateLimiter(0, retry_after_max=60)
     guard = Guard()
     limiter.on_throttled(time.monotonic(), retry_after=0.2)
     before = time.monotonic()
     started = await limiter.acquire(guard)
     assert started - before >= 0.19
+
+
+class RecordingGuard(Guard):
+    """A guard whose sleeps move the fake clock instead of waiting, and are recorded."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the sleep and let that much fake time pass."""
+        self.slept.append(seconds)
+        self.clock.now += seconds
+
+
+@pytest.mark.parametrize("retry_after", [100_000.0, 1e300, float("inf")])
+async def test_retry_after_pause_is_capped_at_retry_after_max(retry_after: float) -> None:
+    """A 429 asking for a day's pause holds the next start back only `retry_after_max`."""
+    clock = FakeClock()
+    limiter = RateLimiter(0, retry_after_max=5.0, clock=clock)
+    guard = RecordingGuard(clock)
+    started = await limiter.acquire(guard)
+    limiter.on_throttled(started, retry_after)
+    await limiter.acquire(guard)
+    assert sum(guard.slept) <= 5.0
+    assert sum(guard.slept) == pytest.approx(5.0)

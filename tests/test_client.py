@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -208,3 +209,20 @@ def test_retry_after_is_read_only_on_retryable_statuses() -> None:
     outcome = interpret(429, b"", "3")
     assert outcome.retry_after == 3.0
     assert outcome.retryable
+
+
+async def test_unexpected_exception_while_reading_becomes_an_outcome(api: ThumbnailApi) -> None:
+    """An exception no reply should cause is a failed outcome naming only its type."""
+    with aioresponses() as mocked:
+        mocked.delete(BASE + PATH, exception=ValueError(f"bad reply from {PRESIGNED}"))
+        outcome = await api.remove(PersonBatch("my-workspace", 1001, (1,)), encode_body((1,)))
+    assert not outcome.deleted
+    assert outcome.message == "could not handle the reply (ValueError)"
+
+
+async def test_cancellation_leaves_remove(api: ThumbnailApi) -> None:
+    """Cancellation is the one thing that is not turned into an outcome."""
+    with aioresponses() as mocked:
+        mocked.delete(BASE + PATH, exception=asyncio.CancelledError())
+        with pytest.raises(asyncio.CancelledError):
+            await api.remove(PersonBatch("my-workspace", 1001, (1,)), encode_body((1,)))

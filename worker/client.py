@@ -2,18 +2,20 @@
 
 The HTTP exchange is the only place aiohttp is touched; everything it can raise or answer is
 translated here into an `Outcome`, so retry and pipeline logic never see library errors (whose
-messages embed full URLs).
+messages embed full URLs). Replies are distrusted: no redirect is followed, at most 1 MiB of a
+body is read, and any status, bytes or header text gives an Outcome with a clean message.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 from yarl import URL
@@ -23,7 +25,15 @@ from worker.batching import PersonBatch
 from worker.redaction import clean_message
 from worker.signing import Signer
 
+log = logging.getLogger("thumbsweep")
+
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The largest response body read. A real answer lists at most ~100 thumbnails (a few tens of
+# KiB); anything bigger is not believed, and a body that never ends must not fill the memory.
+MAX_BODY_BYTES = 1 << 20
+# The longest wait a Retry-After can ask for here; callers cap it far lower (--retry-after-max).
+# It keeps absurd values (400 digits, the year 9999) finite for every later sum.
+MAX_RETRY_AFTER = 365 * 86400.0
 AUTH_STATUSES = frozenset({401, 403})
 _JSON_HEADERS = {"Content-Type": "application/json"}
 # The API answers in UTF-8 JSON (RFC 8259; a stray byte-order mark is tolerated, as
@@ -59,19 +69,39 @@ def encode_body(thumbnail_ids: tuple[int, ...]) -> bytes:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110)."""
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date (RFC 9110).
+
+    Only ASCII digits count as delay-seconds (`str.isdigit` also accepts '²' or '٣', which
+    `float` refuses); anything that is neither is ignored (None). The result is finite, at
+    most MAX_RETRY_AFTER.
+    """
     if value is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+    value = value.strip(" \t")
+    if value.isascii() and value.isdigit():
+        # a long digit string is huge, and float() would make it inf; no need to convert it
+        return MAX_RETRY_AFTER if len(value) > 10 else min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            return None
+        wait = when.timestamp() - (time.time() if now is None else now)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(max(0.0, wait), MAX_RETRY_AFTER)
+
+
+def _text(value: Any) -> str | None:
+    """A code or message given as text or a number; any other JSON type counts as absent.
+
+    Never `str()` of a list or an object: the text could be huge or nested past the recursion
+    limit, and it would not be a message anyway.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _error_fields(payload: Any) -> tuple[str | None, str | None]:
@@ -80,12 +110,9 @@ def _error_fields(payload: Any) -> tuple[str | None, str | None]:
         return None, None
     gateway = payload.get("error")
     if isinstance(gateway, dict):
-        code = gateway.get("errorCode")
-        parts = [str(gateway[key]) for key in ("message", "details") if gateway.get(key)]
-        return (None if code is None else str(code)), (" - ".join(parts) or None)
-    code = payload.get("code")
-    message = payload.get("message")
-    return (None if code is None else str(code)), (None if message is None else str(message))
+        parts = [_text(gateway.get(key)) for key in ("message", "details")]
+        return _text(gateway.get("errorCode")), (" - ".join(p for p in parts if p) or None)
+    return _text(payload.get("code")), _text(payload.get("message"))
 
 
 def _thumbnails(payload: Any) -> tuple[tuple[int, ...] | None, int | None]:
@@ -107,22 +134,63 @@ def _thumbnails(payload: Any) -> tuple[tuple[int, ...] | None, int | None]:
     return tuple(remaining), primary
 
 
-def interpret(status: int, body: bytes, retry_after: str | None, latency: float = 0.0) -> Outcome:
-    """Classify one HTTP response: deleted, retryable, an authentication failure, or final."""
+def _redirect_message(status: int, location: str | None) -> str:
+    """What a redirect pointed at: its host (and port) only, never the path or query (a
+    Location may carry a presigned query) nor any user:password part."""
+    if not location:
+        return f"redirected (HTTP {status}) without a Location; redirects are not followed"
     try:
-        payload: Any = _decode_json(body.decode().removeprefix("\ufeff")) if body else None
-    except (ValueError, UnicodeDecodeError):
-        payload = None
+        parts = urlsplit(location.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:  # e.g. an unclosed IPv6 bracket or a port that is not a number
+        host, port = None, None
+        parts = None
+    if host is not None:
+        where = host if port is None else f"{host}:{port}"
+    elif parts is not None and not parts.netloc:
+        where = "a path on the API host"
+    else:
+        where = "an unreadable address"
+    return f"redirected (HTTP {status}) to {where}; redirects are not followed"
+
+
+def _decode(body: bytes) -> Any:
+    """The JSON payload, or None when the body is not (readable) JSON."""
+    if not body:
+        return None
+    try:
+        return _decode_json(body.decode().removeprefix("\ufeff"))
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
+        return None
+
+
+def interpret(
+    status: int,
+    body: bytes,
+    retry_after: str | None,
+    latency: float = 0.0,
+    *,
+    location: str | None = None,
+) -> Outcome:
+    """Classify one HTTP response: deleted, retryable, an authentication failure, or final.
+
+    Never raises, whatever the status, body or header text; the message is always clean
+    (one printable, redacted line of bounded length). A 3xx (redirects are not followed) is
+    a final failure that names only the host `location` points to.
+    """
+    payload = _decode(body)
     is_dict = type(payload) is dict
     if status == 200 and is_dict and payload.get("code") == "0" and "error" not in payload:
         # The usual success, taken without the general path's checks (same result).
         remaining, primary = _thumbnails(payload)
-        message = payload.get("message")
+        message = _text(payload.get("message"))
         return Outcome(
-            True, 200, "0", "" if message is None else clean_message(str(message)),
+            True, 200, "0", "" if message is None else clean_message(message),
             remaining_ids=remaining, primary_id=primary, latency=latency,
         )  # fmt: skip
     code, message = _error_fields(payload)
+    if code is not None:
+        code = clean_message(code)
     if payload is None and body:
         snippet = body[:200].decode("utf-8", "replace")
         message = f"non-JSON response: {snippet}"
@@ -132,7 +200,9 @@ def interpret(status: int, body: bytes, retry_after: str | None, latency: float 
             deleted=True, http_status=status, code=code, message=clean_message(message or ""),
             remaining_ids=remaining, primary_id=primary, latency=latency,
         )  # fmt: skip
-    if message is None:
+    if 300 <= status < 400:
+        message = _redirect_message(status, location)
+    elif message is None:
         message = f"HTTP {status} with an empty body" if not body else f"HTTP {status}"
     return Outcome(
         deleted=False,
@@ -176,7 +246,11 @@ class ThumbnailApi:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def remove(self, batch: PersonBatch, body: bytes) -> Outcome:
-        """One attempt, signed afresh now; never raises for network or HTTP trouble."""
+        """One attempt, signed afresh now; never raises for any reply or transport trouble.
+
+        Only cancellation leaves it. Redirects are not followed (the target would receive the
+        access key and a valid signature), and at most MAX_BODY_BYTES of the body are read.
+        """
         persons = self._persons_paths.get(batch.workspace)
         if persons is None:
             persons = self._persons_paths[batch.workspace] = persons_path(
@@ -189,20 +263,54 @@ class ThumbnailApi:
         started = time.perf_counter()
         try:
             async with self._session.request(
-                "DELETE", url, data=body, headers=headers, timeout=self._timeout
-            ) as response:
-                payload = await response.read()
+                "DELETE", url, data=body, headers=headers, timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:  # fmt: skip
+                payload = await _read_capped(response)
+                latency = time.perf_counter() - started
+                if payload is None:
+                    response.close()  # the rest is never read: drop the connection
+                    return _too_large(response.status, latency)
                 return interpret(
-                    response.status, payload, response.headers.get("Retry-After"),
-                    time.perf_counter() - started,
+                    response.status, payload, response.headers.get("Retry-After"), latency,
+                    location=response.headers.get("Location"),
                 )  # fmt: skip
         except (TimeoutError, aiohttp.ClientError) as exc:
-            return Outcome(
-                deleted=False,
-                message=describe_transport_error(exc, self._timeout_s),
-                retryable=True,
-                latency=time.perf_counter() - started,
-            )
+            message = describe_transport_error(exc, self._timeout_s)
+            retryable = True
+        except Exception as exc:  # any reply must end as an outcome of its batch
+            # Only the type: an exception's text may quote a URL with a presigned query.
+            message = f"could not handle the reply ({type(exc).__name__})"
+            retryable = False
+            log.warning("person %s/%s: %s", batch.workspace, batch.person_id, message)
+        return Outcome(
+            deleted=False,
+            message=message,
+            retryable=retryable,
+            latency=time.perf_counter() - started,
+        )
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
+    """The body, or None once it proves longer than MAX_BODY_BYTES (declared or streamed)."""
+    declared = response.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        chunk = await response.content.read(MAX_BODY_BYTES + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
+
+
+def _too_large(status: int, latency: float) -> Outcome:
+    """A reply whose body exceeds the cap: not believed, whatever its status; retryable."""
+    message = f"HTTP {status} with a response body larger than 1 MiB (not read)"
+    return Outcome(False, status, message=message, retryable=True, latency=latency)
 
 
 @contextlib.asynccontextmanager

@@ -2,11 +2,14 @@
 
 It listens on a real socket (aiohttp.web), checks API Gateway v2 signatures against the raw
 path as sent on the wire, keeps persons and their thumbnails in memory, and can add latency and
-inject faults (gateway errors, proxy pages, dropped or closed connections) either at random rates
-or deterministically through a test hook. Like a gateway quota it can also rate-limit signed
-requests with a token bucket (429, errorCode 420, no Retry-After), and it can close idle
-keep-alive connections after a timeout. Counters are kept on `Emulator.stats` and mostly served
-on `GET /_emulator/stats` (unsigned); what only tests need (per-id counts, the signatures seen)
+inject faults either at random rates or deterministically through a fault plan (`FaultPlan`,
+`Fault` and `RequestInfo`, defined in `worker.emulator_faults` and re-exported here): gateway
+errors, proxy pages, dropped or closed connections, a success that keeps the requested ids,
+arbitrary raw replies (odd Retry-After values, odd messages, deeply nested JSON), redirects,
+huge and endless bodies. Like a gateway quota it can also rate-limit signed requests with a
+token bucket (429, errorCode 420, no Retry-After), and it can close idle keep-alive connections
+after a timeout. Counters are kept on `Emulator.stats` and mostly served on
+`GET /_emulator/stats` (unsigned); what only tests need (per-id counts, the signatures seen)
 stays in-process. `thumbsweep emulate` runs it through `emulate_main`.
 """
 
@@ -27,15 +30,30 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, fields
-from http import HTTPStatus
+from dataclasses import dataclass, field, fields, replace
 from itertools import count
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from worker.emulator_faults import (
+    REPLY_KINDS,
+    Dropped,
+    Fault,
+    FaultPlan,
+    RequestInfo,
+    drop,
+    faulted,
+    gateway_error,
+    service_error,
+)
 from worker.errors import ConfigError
+
+__all__ = [
+    "DROPPED", "Emulator", "EmulatorConfig", "EmulatorStats", "Fault", "FaultPlan",
+    "RequestInfo", "emulate_main", "gateway_error", "service_error",
+]  # fmt: skip
 
 API_PREFIX = "/api/v1/workspaces/{workspace}/persons/{person_id}"
 STATS_PATH = "/_emulator/stats"
@@ -45,19 +63,6 @@ LAST_THUMBNAIL_CODE = "10010"
 PERSON_NOT_FOUND_CODE = "10404"  # also undocumented; our choice
 DROPPED = "dropped"  # key in `EmulatorStats.by_status` for connections closed without a response
 
-_GATEWAY_ERRORS = {
-    401: ("200", "Authentication Failed"),
-    404: ("300", "Not Found Exception"),
-    429: ("410", "Throttle Limited"),  # what injected 429 faults send
-    500: ("900", "Unexpected Error"),
-    503: ("500", "Endpoint Error"),
-    504: ("510", "Endpoint Timeout"),
-}
-_PROXY_PAGE = (
-    "<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
 _RATE_LIMITED = ("420", "Rate Limited")  # the gateway's 429 when a key's rate is exceeded
 SIGNATURE_HEADER = "x-ncp-apigw-signature-v2"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,6 +86,7 @@ class EmulatorConfig:
     fault_429_rate: float = 0.0
     fault_5xx_rate: float = 0.0  # answered as 503 Endpoint Error
     drop_rate: float = 0.0  # half dropped before the delete is applied, half after
+    fault_keep_rate: float = 0.0  # answered 200 code "0" with the requested ids still listed
     retry_after: str | None = None  # Retry-After value sent with random 429s, if any
     seed: int | None = None
     rate_limit: float = 0.0  # signed API requests per second (token bucket); 0: no limit
@@ -88,7 +94,7 @@ class EmulatorConfig:
     keepalive_timeout: float | None = None  # idle keep-alive seconds; None: aiohttp's default
 
     def __post_init__(self) -> None:
-        rates = (self.fault_429_rate, self.fault_5xx_rate, self.drop_rate)
+        rates = (self.fault_429_rate, self.fault_5xx_rate, self.drop_rate, self.fault_keep_rate)
         if any(not 0.0 <= rate <= 1.0 for rate in rates) or sum(rates) > 1.0:
             raise ValueError("fault rates must each be within 0..1 and add up to at most 1")
         if not self.latency_ms >= 0:
@@ -110,36 +116,6 @@ class EmulatorConfig:
         if self.rate_burst is not None:
             return self.rate_burst
         return max(1.0, self.rate_limit / 10)
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One injected misbehaviour: an error status, a dropped connection, or extra delay.
-
-    "close" answers normally (a removal is applied) and then closes the connection, so a
-    client's pooled keep-alive connection is gone for its next request.
-    """
-
-    kind: Literal["status", "drop_before", "drop_after", "delay", "close"]
-    status: int = 503
-    retry_after: str | None = None  # Retry-After header value, sent as given
-    shape: Literal["gateway", "service", "text"] | None = None  # None: what the status implies
-    seconds: float = 0.0  # for "delay"
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """What a fault plan sees of an authenticated, well-formed API request."""
-
-    method: str
-    workspace: str
-    person_id: int
-    ids: tuple[int, ...]  # empty for GET
-    request_index: int  # API requests received before this one (== stats.total_requests - 1)
-    person_request_index: int  # earlier requests for this person (as in stats.per_person)
-
-
-FaultPlan = Callable[[RequestInfo], Fault | None]
 
 
 _IN_PROCESS = {"in_process": True}  # field metadata: not served on /_emulator/stats
@@ -216,18 +192,6 @@ class Person:
 
     thumbnails: list[int]
     primary: int
-
-
-def gateway_error(status: int, details: str, headers: dict[str, str] | None = None) -> web.Response:
-    """An API Gateway error body: {"error": {"errorCode", "message", "details"}}."""
-    code, message = _GATEWAY_ERRORS[status]
-    body = {"error": {"errorCode": code, "message": message, "details": details}}
-    return web.json_response(body, status=status, headers=headers)
-
-
-def service_error(status: int, code: str, message: str) -> web.Response:
-    """A Media Intelligence error body: {"code", "message"}."""
-    return web.json_response({"code": code, "message": message}, status=status)
 
 
 def _invalid_request() -> web.Response:
@@ -355,7 +319,7 @@ class Emulator:
                     response = denied if denied is not None else await handler(request, index)
             finally:
                 stats.request_ended(loop.time())
-            dropped = isinstance(response, _Dropped)
+            dropped = isinstance(response, Dropped)
             stats.by_status[DROPPED if dropped else str(response.status)] += 1
             return response
 
@@ -411,6 +375,8 @@ class Emulator:
             return Fault("status", 429, retry_after=cfg.retry_after)
         if roll < cfg.drop_rate + cfg.fault_429_rate + cfg.fault_5xx_rate:
             return Fault("status", 503)
+        if roll < cfg.drop_rate + cfg.fault_429_rate + cfg.fault_5xx_rate + cfg.fault_keep_rate:
+            return Fault("keep_ids")
         return None
 
     async def _person_request(
@@ -445,15 +411,17 @@ class Emulator:
         if isinstance(checked, web.Response):
             return checked
         info, fault = checked
-        if fault is not None and fault.kind not in ("drop_after", "close"):
-            return _faulted(request, fault)
+        if fault is not None and fault.kind in REPLY_KINDS:
+            return await faulted(request, fault)
+        if fault is not None and fault.kind == "keep_ids":
+            info = replace(info, ids=info.ids[: max(0, fault.applied)])
         response = self._apply_removal(info)
-        if fault is None:
+        if fault is None or fault.kind == "keep_ids":
             return response
         if fault.kind == "close":
             response.force_close()
             return response
-        return _drop(request)
+        return drop(request)
 
     def _apply_removal(self, info: RequestInfo) -> web.Response:
         person = self.persons[info.workspace, info.person_id]
@@ -473,14 +441,14 @@ class Emulator:
         if isinstance(checked, web.Response):
             return checked
         info, fault = checked
-        if fault is not None and fault.kind != "close":
-            return _faulted(request, fault)
+        if fault is not None and fault.kind not in ("close", "keep_ids"):
+            return await faulted(request, fault)  # "drop_after" drops: nothing to apply
         person = self.persons.get((info.workspace, info.person_id))
         if person is None:
             response = service_error(404, PERSON_NOT_FOUND_CODE, "Person not found.")
         else:
             response = self._person_response(info.workspace, info.person_id, person)
-        if fault is not None:  # "close"
+        if fault is not None and fault.kind == "close":
             response.force_close()
         return response
 
@@ -506,45 +474,12 @@ class Emulator:
         return web.json_response({"code": "0", "message": "success", "result": result})
 
 
-class _Dropped(web.Response):
-    """Returned after the transport is closed; aiohttp's write then fails quietly."""
-
-
-def _drop(request: web.Request) -> web.Response:
-    """Close the connection so the client gets no response at all.
-
-    Raising from the handler would make aiohttp log a traceback and try a 500; instead we close
-    the transport and return a response: writing it fails with a ConnectionError, which
-    aiohttp treats as a client disconnect (logged at debug level only).
-    """
-    if request.transport is not None:
-        request.transport.close()
-    return _Dropped(status=599)
-
-
 def _rate_limited() -> web.Response:
     """The gateway's 429 for a key over its rate: errorCode 420, and no Retry-After."""
     code, message = _RATE_LIMITED
     details = "request rate limit exceeded"
     body = {"error": {"errorCode": code, "message": message, "details": details}}
     return web.json_response(body, status=429)
-
-
-def _faulted(request: web.Request, fault: Fault) -> web.Response:
-    """The response (or dropped connection) for a fault other than "drop_after" or "close"."""
-    if fault.kind != "status":
-        return _drop(request)
-    headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-    shape = fault.shape or ("text" if fault.status == 502 else "gateway")
-    if shape == "gateway" and fault.status in _GATEWAY_ERRORS:
-        return gateway_error(fault.status, "injected fault", headers)
-    if shape == "text":
-        page = _PROXY_PAGE.format(status=fault.status)
-        return web.Response(
-            status=fault.status, text=page, content_type="text/html", headers=headers
-        )
-    body = {"code": str(fault.status), "message": HTTPStatus(fault.status).phrase + "."}
-    return web.json_response(body, status=fault.status, headers=headers)
 
 
 async def serve_forever(config: EmulatorConfig) -> None:

@@ -16,6 +16,12 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-429-rate", type=float, default=0.0, help="share answered 429")
     parser.add_argument("--fault-5xx-rate", type=float, default=0.0, help="share answered 503")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped connections")
+    parser.add_argument(
+        "--fault-keep-rate",
+        type=float,
+        default=0.0,
+        help='share answered 200 code "0" while the requested ids stay (nothing removed)',
+    )
     parser.add_argument("--retry-after", help="Retry-After value sent with 429s")
     parser.add_argument("--seed", type=int, help="seed for the random faults")
     parser.add_argument(

@@ -121,7 +121,7 @@ class SenderPool:
         self._stats = stats
         self._run_id = run_id
         self.guard = Guard()
-        self._limiter = RateLimiter(settings.rate)
+        self._limiter = RateLimiter(settings.rate, retry_after_max=settings.retry_after_max)
         self._budget = RetryBudget()
         self._breaker = FailureBreaker(
             self.guard, settings.breaker_min_batches, settings.max_failure_rate

@@ -11,7 +11,8 @@ allowed rate itself:
   the old rate and say nothing new);
 - additive increase: every second without a 429 adds `increase_ratio` of the rate found at the
   last decrease, so the rate climbs back gently;
-- a Retry-After pauses every start until it has passed (capped);
+- a Retry-After pauses every start until it has passed, for at most `retry_after_max` seconds
+  (`--retry-after-max`), however long the API asks for;
 - the rate never exceeds `ceiling` (`--rate`), when one is given.
 """
 
@@ -33,12 +34,14 @@ class RateLimiter:
         self,
         ceiling: float,
         *,
+        retry_after_max: float,
         decrease: float = 0.8,
         increase_ratio: float = 0.1,
         min_rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ceiling = ceiling if ceiling > 0 else None
+        self._retry_after_max = retry_after_max
         self.rate: float | None = self._ceiling  # None: unpaced
         self._decrease = decrease
         self._increase_ratio = increase_ratio
@@ -73,10 +76,11 @@ class RateLimiter:
         return started
 
     def on_throttled(self, started: float, retry_after: float | None) -> None:
-        """A 429 for a request that started at `started`."""
+        """A 429 for a request that started at `started`, with the Retry-After it carried."""
         now = self._clock()
         if retry_after is not None:
-            self._paused_until = max(self._paused_until, now + retry_after)
+            pause = min(max(0.0, retry_after), self._retry_after_max)  # min(): inf stays finite
+            self._paused_until = max(self._paused_until, now + pause)
         if started < self._last_decrease:
             return
         known = [rate for rate in (self.rate, self.achieved_rate()) if rate is not None]
