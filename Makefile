@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean bench bench-throttle lock
+.PHONY: venv test lint demo clean bench bench-throttle bench-resume lock
 
 # Create the venv, or refresh it whenever the dependencies in pyproject.toml change.
 $(STAMP): pyproject.toml
@@ -40,6 +40,11 @@ clean:
 # Issue 3's throttling targets against the emulated 200/s gateway (about a minute per run pair).
 bench-throttle: venv
 	$(BIN)/python bench/throttle.py --runs 3
+
+# Issue 9's --resume targets: `run --resume --dry-run` on a 1M-record ledger against the same
+# run without --resume, for a JSONL and a CSV ledger (about three minutes, ~0.7 GB of scratch).
+bench-resume: venv
+	$(BIN)/python bench/resume.py --csv
 
 # The performance suite (bench/perf.py: latency, cpu, memory, curl, sweep; a few minutes on two
 # cores): prints its tables and writes docs/benchmarks-concurrency.png; then the uvloop extra's

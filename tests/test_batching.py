@@ -70,3 +70,32 @@ def test_plan_counts_workspaces_and_persons() -> None:
     batcher.add("b", 2, (1,))
     plan = batcher.plan(2)
     assert (plan.workspaces, plan.persons, plan.unique_ids, plan.requests) == (2, 3, 5, 4)
+
+
+def test_ids_recorded_deleted_are_left_out_after_reading() -> None:
+    """Ids the ledger records deleted leave the batches; the plan counts each input id once."""
+    batcher = Batcher()
+    batcher.add("w", 1, (5, 3, 5, 9))
+    batcher.add("w", 2, (7,))
+    batcher.add("v", 1, (5,))
+    batcher.drop_deleted("w", 1, (3, 5, 4))  # 4 is not in the input
+    batcher.drop_deleted("w", 1, (3,))  # recorded twice in the ledger
+    batcher.drop_deleted("w", 2, (7,))
+    batcher.drop_deleted("x", 1, (5,))  # a person the input does not list
+    assert list(batcher.batches(100)) == [PersonBatch("w", 1, (9,)), PersonBatch("v", 1, (5,))]
+    plan = batcher.plan(100)
+    assert (plan.already_deleted, plan.unique_ids, plan.duplicates) == (3, 2, 1)
+    assert (plan.persons, plan.requests) == (2, 2)
+
+
+def test_dropping_deleted_ids_of_a_large_person_keeps_order_and_counts() -> None:
+    """A person past the linear-scan limit loses exactly the deleted ids, in first-seen order."""
+    batcher = Batcher()
+    ids = tuple(range(1, 3001))
+    batcher.add("w", 1, ids)
+    for thumbnail_id in range(2, 3001, 2):
+        batcher.drop_deleted("w", 1, (thumbnail_id,))
+    batches = list(batcher.batches(1000))
+    assert [i for b in batches for i in b.thumbnail_ids] == list(range(1, 3001, 2))
+    assert batcher.plan(1000).already_deleted == 1500
+    assert batcher.plan(1000).requests == 2

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -369,6 +371,43 @@ def test_jsonl_invalid_rows(tmp_path: Path, line: str, expected: str) -> None:
     error = only_error(read(tmp_path, line + "\n", name="jobs.jsonl"))
     assert error.startswith(expected), error
     assert len(error) < 120
+
+
+@pytest.mark.parametrize("workspace", ["\\ud800", "a\\udfffb", "\\udbff\\ud800"])
+def test_jsonl_workspace_with_lone_surrogate_is_invalid_row(tmp_path: Path, workspace: str) -> None:
+    """A workspace that is not valid Unicode text (a lone surrogate escape) is an invalid row
+    whose error shows it escaped; the next row is still read."""
+    good = '{"workspace":"w","person_id":1,"thumbnail_id":2}'
+    content = f'{{"workspace":"{workspace}","person_id":1,"thumbnail_id":2}}\n{good}\n'
+    records = read(tmp_path, content, name="jobs.jsonl")
+    assert records[1] == Job("w", 1, (2,), 2)
+    error = only_error(records[:1])
+    assert error.startswith("workspace "), error
+    assert "lone surrogate" in error
+    assert f"'{workspace}'" in error
+    error.encode("utf-8")  # shown escaped, so it can be written anywhere
+
+
+async def test_dry_run_on_lone_surrogate_workspace_records_invalid_row(tmp_path: Path) -> None:
+    """`run --dry-run` on such a JSONL row exits 1 with an invalid record and no traceback."""
+    source = tmp_path / "jobs.jsonl"
+    source.write_text(
+        '{"workspace":"\\ud800","person_id":1,"thumbnail_id":2}\n'
+        '{"workspace":"w","person_id":1,"thumbnail_id":3}\n'
+    )
+    ledger = tmp_path / "ledger.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", "run", str(source), "--ledger", str(ledger), "--dry-run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1, stderr.decode()
+    assert b"Traceback" not in stderr
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert [r["status"] for r in records] == ["invalid", "dry_run"]
+    assert records[0]["line"] == 1
+    assert "'\\ud800'" in records[0]["error"]
 
 
 def test_jsonl_bad_line_does_not_stop_reading(tmp_path: Path) -> None:

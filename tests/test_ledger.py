@@ -22,6 +22,7 @@ from worker.ledger import (
     LedgerRecord,
     Status,
     json_line,
+    unescape_csv_cell,
 )
 
 DELETED = LedgerRecord(
@@ -186,3 +187,95 @@ def test_json_line_is_exactly_what_json_would_encode(
     line = json_line(record, ts)
     assert line == expected + "\n"
     assert json.loads(line) == record.as_dict(ts)
+
+
+# Text as hostile as a workspace, a wire message or an input row can carry: lone surrogates
+# (JSON input can spell them "\\ud800"), NUL and other controls, line separators that
+# str.splitlines() would split on, quotes, backslashes and spreadsheet formula prefixes.
+_HOSTILE = "\ud800\udfff\x00\r\n\u2028\u2029\x85\x1c\x1d\x1e\x0b\x0c\"',;\\=+-@'\t"
+_any_text = st.text(st.characters(exclude_categories=()) | st.sampled_from(_HOSTILE), max_size=12)
+_any_texts = st.none() | _any_text
+
+
+def as_json_reads(value: object) -> object:
+    """What a JSON reader gives back for `value`: JSON cannot tell a high surrogate followed by
+    a low one from the character the pair encodes, so such pairs read back joined."""
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return value
+
+
+_records = st.builds(
+    LedgerRecord,
+    run_id=_any_text,
+    status=st.sampled_from(["deleted", "failed", "skipped", "dry_run", "invalid"]),
+    workspace=_any_texts,
+    person_id=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+    thumbnail_ids=_ids,
+    http_status=st.none() | st.integers(min_value=100, max_value=599),
+    code=_any_texts,
+    message=_any_texts,
+    remaining_thumbnail_ids=st.none() | _ids,
+    line=st.none() | st.integers(min_value=1, max_value=10**9),
+    error=_any_texts,
+)
+
+
+def test_lone_surrogate_is_written_as_a_json_escape(tmp_path: Path) -> None:
+    """A lone surrogate (which UTF-8 cannot hold) is written as a \\udXXX escape and reads back."""
+    path = tmp_path / "l.jsonl"
+    record = DELETED._replace(message="gone \ud800 here", code="\udfff")
+    write_ledger(path, record, INVALID._replace(error="bad \udc80"))
+    data = path.read_bytes()
+    assert b"gone \\ud800 here" in data
+    first, second = (json.loads(line) for line in data.split(b"\n")[:2])
+    assert (first["message"], first["code"], second["error"]) == (
+        "gone \ud800 here", "\udfff", "bad \udc80",
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(_records, min_size=1, max_size=5))
+def test_jsonl_ledger_reads_back_exactly_whatever_the_text(
+    tmp_path_factory: pytest.TempPathFactory, records: list[LedgerRecord]
+) -> None:
+    """Any record, whatever its text, is written without error as one line (split on "\\n"
+    only) whose JSON equals the record's fields."""
+    path = tmp_path_factory.mktemp("jsonl") / "l.jsonl"
+    write_ledger(path, *records)
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    assert len(lines) == len(records) + 1
+    for line, record in zip(lines, records, strict=False):
+        read = json.loads(line.decode("utf-8"))
+        expected = {key: as_json_reads(value) for key, value in record.as_dict(read["ts"]).items()}
+        assert read == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(_records, min_size=1, max_size=5))
+def test_csv_ledger_reads_back_exactly_whatever_the_text(
+    tmp_path_factory: pytest.TempPathFactory, records: list[LedgerRecord]
+) -> None:
+    """Any record, whatever its text (lone surrogates and CR included), is written without
+    error as one CSV record that the csv module and unescape_csv_cell read back exactly."""
+    path = tmp_path_factory.mktemp("csv") / "l.csv"
+    write_ledger(path, *records)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == len(records) + 1
+    for row, record in zip(rows[1:], records, strict=True):
+        fields = dict(zip(CSV_COLUMNS, row, strict=True))
+        for name, value in record.as_dict(fields["ts"]).items():
+            if isinstance(value, str):
+                assert unescape_csv_cell(fields[name]) == value, name
+
+
+def test_csv_shows_a_lone_surrogate_visibly(tmp_path: Path) -> None:
+    """A CSV cell holding a lone surrogate shows it as \\udXXX text and stays formula-safe."""
+    path = tmp_path / "l.csv"
+    write_ledger(path, DELETED._replace(message="=bad \ud800 \\ here"))
+    with path.open(encoding="utf-8", newline="") as handle:
+        row = dict(zip(CSV_COLUMNS, list(csv.reader(handle))[1], strict=True))
+    assert row["message"] == "'\\=bad \\ud800 \\\\ here"

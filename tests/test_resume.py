@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep, write_ledger
 from worker.emulator import Emulator, Fault, RequestInfo
 from worker.errors import ConfigError
 from worker.ledger import LedgerRecord
+from worker.pipeline import run
 from worker.resume import LedgerCorruptError, read_deleted
+from worker.settings import load_settings
 
 DELETED = LedgerRecord(
     run_id="r", status="deleted", workspace="=ws", person_id=1, thumbnail_ids=(5, 6)
@@ -113,3 +119,73 @@ async def test_resume_refuses_a_corrupt_ledger_before_sending(
     with pytest.raises(ConfigError):
         await sweep(emulator, tmp_path, csv_rows(single_id_rows(2)), resume=True)
     assert emulator.stats.total_requests == 0
+
+
+# Characters that str.splitlines() treats as line ends although the ledger never does.
+_SPLITLINES_ONLY = ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e", "\x0b", "\x0c"]
+
+
+@pytest.mark.parametrize("name", ["ledger.jsonl", "ledger.csv"])
+@pytest.mark.parametrize("separator", _SPLITLINES_ONLY)
+def test_text_with_unicode_line_separators_reads_back(
+    tmp_path: Path, name: str, separator: str
+) -> None:
+    """A workspace or message holding U+2028 and kin is one record, not a corrupt ledger."""
+    path = tmp_path / name
+    odd = DELETED._replace(workspace=f"a{separator}b", message=f"x{separator}y")
+    write_ledger(path, odd, FAILED._replace(message=separator), DELETED)
+    assert read_deleted(path) == {(f"a{separator}b", 1): {5, 6}, ("=ws", 1): {5, 6}}
+
+
+# Text as hostile as the wire or the input can make it (see tests/test_ledger.py).
+_HOSTILE = "\ud800\udfff\x00\r\n\u2028\u2029\x85\x1c\x0b\"',;\\=+-@'\t"
+_text = st.text(st.characters(exclude_categories=()) | st.sampled_from(_HOSTILE), max_size=10)
+_ids = st.lists(st.integers(min_value=1, max_value=2**63 - 1), min_size=1, max_size=4).map(tuple)
+_records = st.builds(
+    LedgerRecord,
+    run_id=_text,
+    status=st.sampled_from(["deleted", "failed", "skipped", "dry_run", "invalid"]),
+    workspace=_text,
+    person_id=st.integers(min_value=0, max_value=3),
+    thumbnail_ids=_ids,
+    code=st.none() | _text,
+    message=st.none() | _text,
+    error=st.none() | _text,
+    line=st.none() | st.integers(min_value=1, max_value=99),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(records=st.lists(_records, max_size=6), name=st.sampled_from(["l.jsonl", "l.csv"]))
+def test_resume_reads_back_exactly_the_deleted_ids_written(
+    tmp_path_factory: pytest.TempPathFactory, records: list[LedgerRecord], name: str
+) -> None:
+    """Whatever text the records hold, --resume's reader returns exactly the deleted ids
+    written, per (workspace, person), from a JSONL or a CSV ledger."""
+    path = tmp_path_factory.mktemp("resume") / name
+    write_ledger(path, *records)
+    expected: dict[tuple[str, int], set[int]] = {}
+    for record in records:
+        if record.status == "deleted" and record.workspace is not None:
+            key = (record.workspace, record.person_id or 0)
+            expected.setdefault(key, set()).update(record.thumbnail_ids)
+    assert read_deleted(path) == expected
+
+
+def test_resume_streams_the_ledger_instead_of_loading_it(tmp_path: Path) -> None:
+    """A --resume dry run over a ledger of ~10 MB holds a small fraction of it in memory."""
+    ledger = tmp_path / "ledger.jsonl"
+    done = DELETED._replace(message="success", http_status=200, code="0", attempts=1)
+    write_ledger(ledger, *(done._replace(person_id=p, thumbnail_ids=(p,)) for p in range(40_000)))
+    assert ledger.stat().st_size > 8_000_000
+    source = tmp_path / "in.csv"
+    source.write_text("workspace,person_id,thumbnail_id\n=ws,1,1\n=ws,2,2\n=ws,3,99\n")
+    settings = load_settings({"ledger": ledger, "resume": True, "dry_run": True}, None)
+    tracemalloc.start()
+    try:
+        result = asyncio.run(run(settings, str(source), None))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.plan.already_deleted, result.plan.unique_ids) == (2, 1)
+    assert peak < 2_000_000

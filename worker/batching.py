@@ -1,7 +1,8 @@
 """Per-person grouping of jobs: de-duplicated ids in first-seen order, chunked into batches.
 
-With `--resume`, ids the ledger already records as deleted are left out; with `--shard`,
-persons of other shards.
+With `--shard`, persons of other shards are left out as they are added; with `--resume`, once
+the whole input is in, ids the ledger records as deleted are dropped as the ledger streams by
+(`drop_deleted`), so resuming costs no memory beyond the input's own.
 Memory follows the number of unique ids, not the number of input rows: each person holds a
 compact array of 64-bit ids, and workspace names are interned.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,7 +34,11 @@ class PersonBatch(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a run is about to do, before it does it."""
+    """What a run is about to do, before it does it.
+
+    `already_deleted` counts the input's unique ids left out because the ledger records them
+    deleted; `unique_ids` are those still to send.
+    """
 
     workspaces: int
     persons: int
@@ -47,12 +52,7 @@ class Plan:
 class Batcher:
     """Collects (workspace, person, ids) jobs in any order and yields per-person batches."""
 
-    def __init__(
-        self,
-        already_deleted: dict[PersonKey, set[int]] | None = None,
-        shard: Shard | None = None,
-    ) -> None:
-        self._done = already_deleted or {}
+    def __init__(self, shard: Shard | None = None) -> None:
         self._shard = shard
         self.already_deleted = 0
         self.other_shards = 0
@@ -61,9 +61,13 @@ class Batcher:
         self._workspaces: dict[str, str] = {}
         self.unique_ids = 0
         self.duplicates = 0
+        self._dropping = False
+        self._uncompacted: set[PersonKey] = set()
 
     def add(self, workspace: str, person_id: int, thumbnail_ids: tuple[int, ...]) -> None:
         """Record a job's ids for its person, dropping ids already recorded for that person."""
+        if self._dropping:
+            raise RuntimeError("add() after drop_deleted(): read the whole input first")
         if self._shard is not None and not self._shard.holds(workspace, person_id):
             self.other_shards += len(thumbnail_ids)
             return
@@ -75,11 +79,7 @@ class Batcher:
         if ids is None:
             ids = self._ids[key] = array("q")
         seen = self._large.get(key) if self._large else None
-        done = self._done.get(key) if self._done else None
         for thumbnail_id in thumbnail_ids:
-            if done is not None and thumbnail_id in done:
-                self.already_deleted += 1
-                continue
             if (thumbnail_id in seen) if seen is not None else (thumbnail_id in ids):
                 self.duplicates += 1
                 continue
@@ -90,8 +90,44 @@ class Batcher:
             elif len(ids) > _SCAN_LIMIT:
                 seen = self._large[key] = set(ids)
 
+    def drop_deleted(self, workspace: str, person_id: int, thumbnail_ids: Iterable[int]) -> None:
+        """Leave out those of a person's ids that the input holds and the ledger records deleted.
+
+        Called once the whole input has been added (a later `add` is refused, since the ids
+        dropped here would no longer count as seen). Ids the input does not hold are ignored.
+        """
+        key = (workspace, person_id)
+        ids = self._ids.get(key)
+        if not ids:
+            return
+        self._dropping = True
+        seen = self._large.get(key) if self._large else None
+        for thumbnail_id in thumbnail_ids:
+            if seen is not None:
+                # A large person: the set says whether the id is there; the array is filtered
+                # once, later, rather than searched and shifted for every id.
+                if thumbnail_id not in seen:
+                    continue
+                seen.discard(thumbnail_id)
+                self._uncompacted.add(key)
+            else:
+                try:
+                    del ids[ids.index(thumbnail_id)]  # at most _SCAN_LIMIT ids: a short C scan
+                except ValueError:
+                    continue
+            self.already_deleted += 1
+            self.unique_ids -= 1
+
+    def _compact(self) -> None:
+        """Filter the arrays of large persons that lost ids to drop_deleted (ids stay in order)."""
+        for key in self._uncompacted:
+            kept = self._large[key]
+            self._ids[key] = array("q", [i for i in self._ids[key] if i in kept])
+        self._uncompacted.clear()
+
     def plan(self, max_ids_per_request: int) -> Plan:
         """Counts of the work: the requests are exactly the sum of ceil(ids / max) per person."""
+        self._compact()
         requests = sum(-(-len(ids) // max_ids_per_request) for ids in self._ids.values())
         return Plan(
             workspaces=len(self._workspaces),
@@ -105,6 +141,7 @@ class Batcher:
 
     def batches(self, max_ids_per_request: int) -> Iterator[PersonBatch]:
         """Batches in the order persons were first seen, each of at most `max_ids_per_request`."""
+        self._compact()
         for (workspace, person_id), ids in self._ids.items():
             for start in range(0, len(ids), max_ids_per_request):
                 chunk = tuple(ids[start : start + max_ids_per_request])

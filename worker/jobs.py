@@ -46,6 +46,7 @@ _ID_SEPARATORS = re.compile(r"[;|,\s]+")
 _NAME_SEPARATORS = re.compile(r"[\s\-]+")
 _AFTER_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 _JSON_WHITESPACE = " \t\r\n"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Job(NamedTuple):
@@ -472,6 +473,12 @@ def _workspace(value: object) -> str:
     workspace = (value or "").strip()
     if not workspace:
         raise _RowError("workspace is missing or empty")
+    # JSON can spell a lone surrogate ("\ud800"), which is not text: it has no UTF-8 form, so
+    # it cannot go into a URL (or a ledger line) as it is. _show escapes it in the message.
+    if not workspace.isascii() and _LONE_SURROGATE.search(workspace) is not None:
+        raise _RowError(
+            f"workspace {_show(workspace)} is not valid Unicode text (it holds a lone surrogate)"
+        )
     return workspace
 
 

@@ -29,7 +29,7 @@ from worker.ledger import EXIT_IOERR, Ledger, LedgerRecord
 from worker.metrics import Metrics, RunLabels
 from worker.progress import ProgressReporter
 from worker.recorder import Recorder
-from worker.resume import read_deleted
+from worker.resume import iter_deleted
 from worker.sender import RemoveApi, SenderPool
 from worker.settings import Settings
 from worker.shutdown import StopSignals
@@ -96,16 +96,22 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidRow]]:
-    ledger = settings.output_path(settings.ledger)
+    """The input's batches and invalid rows; with --resume, less what the ledger says is done.
+
+    The whole input goes into the batcher first; then the ledger streams past, each deleted
+    record dropping its ids from the batcher, so resuming holds nothing of the ledger itself.
+    """
     with _cyclic_gc_paused():
-        already_deleted = read_deleted(ledger) if settings.resume else None
-        batcher = Batcher(already_deleted, settings.shard_spec)
+        batcher = Batcher(settings.shard_spec)
         invalid: list[InvalidRow] = []
         for item in read_jobs(source, settings.format, settings.delimiter):
             if isinstance(item, Job):
                 batcher.add(item.workspace, item.person_id, item.thumbnail_ids)
             else:
                 invalid.append(item)
+        if settings.resume:
+            for workspace, person_id, ids in iter_deleted(settings.output_path(settings.ledger)):
+                batcher.drop_deleted(workspace, person_id, ids)
     return batcher, invalid
 
 

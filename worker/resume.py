@@ -1,22 +1,34 @@
 """Read a ledger back for `--resume`: which (workspace, person, id) are already deleted.
 
-Only `deleted` records count; everything else is sent again. A torn last line (a crash cut it
-short) is ignored, and the writer cuts it off when it reopens the file. A corrupt line anywhere
-else is an error: resuming from a ledger we cannot read fully could delete twice or skip ids.
+Only `deleted` records count; everything else is sent again. The ledger is streamed, one
+binary line at a time, so a ledger of millions of records costs no more memory than its
+longest line: records end with "\n" alone (the writer escapes or quotes every other line
+break, and U+2028 and its kin are plain text). A torn last line (one without its final "\n":
+a crash cut it short) is ignored, and the writer cuts it off when it reopens the file. A
+corrupt line anywhere else is an error: resuming from a ledger we cannot read fully could
+delete twice or skip ids.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from worker.errors import ConfigError
-from worker.ledger import CSV_COLUMNS, torn_tail_start, unescape_csv_cell
+from worker.ledger import CSV_COLUMNS, unescape_csv_cell
 
 DeletedIds = dict[tuple[str, int], set[int]]
+DeletedRecord = tuple[str, int, list[int]]
+"""One `deleted` record: its workspace, person and thumbnail ids."""
+
+_STATUS = CSV_COLUMNS.index("status")
+_WORKSPACE = CSV_COLUMNS.index("workspace")
+_PERSON_ID = CSV_COLUMNS.index("person_id")
+_THUMBNAIL_IDS = CSV_COLUMNS.index("thumbnail_ids")
+_BLANK = b" \t\r\n"
 
 
 class LedgerCorruptError(ConfigError):
@@ -38,78 +50,107 @@ def _id_list(value: Any) -> list[int] | None:
     return None
 
 
-def _complete_text(path: Path) -> str:
+def _complete_lines(path: Path, handle: BinaryIO) -> Iterator[tuple[int, str]]:
+    """Each complete line (ending in "\\n") with its 1-based number, decoded from UTF-8.
+
+    Binary lines split on b"\\n" only; a UTF-8 sequence never contains that byte, so each line
+    decodes alone. A last line without its "\\n" is torn and left out.
+    """
+    number = 0
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, io.SEEK_END)
-            complete = torn_tail_start(handle, size)
-            handle.seek(0)
-            data = handle.read(complete)
+        for raw in handle:
+            number += 1
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _corrupt(path, number, "not UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read ledger '{path}': {exc.strerror}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise _corrupt(path, line, "not UTF-8") from None
 
 
-def _add(done: DeletedIds, workspace: str, person_id: int, ids: list[int]) -> None:
-    done.setdefault((workspace, person_id), set()).update(ids)
-
-
-def _read_jsonl(path: Path, text: str, done: DeletedIds) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+def _jsonl_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[DeletedRecord]:
+    for number, line in lines:
+        if not line.strip(" \t\r\n"):
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise _corrupt(path, number, f"invalid JSON: {exc.msg}") from None
+        except (ValueError, RecursionError):  # a huge number literal, deep nesting
+            raise _corrupt(path, number, "invalid JSON") from None
         if not isinstance(record, dict) or not isinstance(record.get("status"), str):
             raise _corrupt(path, number, "not a ledger record")
         if record["status"] != "deleted":
             continue
         workspace, person_id = record.get("workspace"), record.get("person_id")
         ids = _id_list(record.get("thumbnail_ids"))
-        if not isinstance(workspace, str) or not isinstance(person_id, int) or ids is None:
+        if (
+            not isinstance(workspace, str)
+            or not isinstance(person_id, int)
+            or isinstance(person_id, bool)
+            or ids is None
+        ):
             raise _corrupt(path, number, "a deleted record without workspace, person or ids")
-        _add(done, workspace, person_id, ids)
+        yield workspace, person_id, ids
 
 
-def _read_csv(path: Path, text: str, done: DeletedIds) -> None:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
+def _csv_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[DeletedRecord]:
+    # The csv module's own rules join a quoted cell's lines into one record; its line_num
+    # counts the lines it has taken, so a record starts one line after the previous ended.
+    reader = csv.reader((line for _, line in lines), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            number, start = start, reader.line_num + 1
+            if number == 1:
+                if tuple(row) != CSV_COLUMNS:
+                    raise _corrupt(path, 1, "not a thumbsweep CSV ledger header")
+                continue
+            if not row:
+                continue
+            if len(row) != len(CSV_COLUMNS):
+                found = len(row)
+                raise _corrupt(path, number, f"expected {len(CSV_COLUMNS)} fields, found {found}")
+            if row[_STATUS] != "deleted":
+                continue
+            try:
+                person_id = int(row[_PERSON_ID])
+                ids = [int(part) for part in row[_THUMBNAIL_IDS].split(";")]
+            except ValueError:
+                raise _corrupt(path, number, "a deleted record with a bad person or id") from None
+            yield unescape_csv_cell(row[_WORKSPACE]), person_id, ids
+    except csv.Error as exc:
+        raise _corrupt(path, start, f"CSV error: {exc}") from None
+
+
+def iter_deleted(path: Path) -> Iterator[DeletedRecord]:
+    """Stream every `deleted` record of the ledger at `path`; nothing if there is no ledger.
+
+    Raises `LedgerCorruptError` (a `ConfigError`: exit 2) at the first unreadable line that is
+    not the torn last one, and `ConfigError` if the file cannot be read.
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
         return
-    if tuple(header) != CSV_COLUMNS:
-        raise _corrupt(path, 1, "not a thumbsweep CSV ledger header")
-    index = {name: position for position, name in enumerate(CSV_COLUMNS)}
-    start = 2
-    for row in reader:
-        number, start = start, reader.line_num + 1
-        if not row:
-            continue
-        if len(row) != len(CSV_COLUMNS):
-            raise _corrupt(path, number, f"expected {len(CSV_COLUMNS)} fields, found {len(row)}")
-        if row[index["status"]] != "deleted":
-            continue
-        try:
-            person_id = int(row[index["person_id"]])
-            ids = [int(part) for part in row[index["thumbnail_ids"]].split(";")]
-        except ValueError:
-            raise _corrupt(path, number, "a deleted record with a bad person or id") from None
-        _add(done, unescape_csv_cell(row[index["workspace"]]), person_id, ids)
+    except OSError as exc:
+        raise ConfigError(f"cannot read ledger '{path}': {exc.strerror}") from None
+    with handle:
+        lines = _complete_lines(path, handle)
+        if path.suffix.lower() == ".csv":
+            yield from _csv_deleted(path, lines)
+        else:
+            yield from _jsonl_deleted(path, lines)
 
 
 def read_deleted(path: Path) -> DeletedIds:
-    """Every id the ledger records as deleted, per (workspace, person); empty if no ledger."""
+    """Every id the ledger records as deleted, per (workspace, person); empty if no ledger.
+
+    Holds them all in memory: `--resume` streams `iter_deleted` into the batcher instead.
+    """
     done: DeletedIds = {}
-    if not path.exists():
-        return done
-    text = _complete_text(path)
-    if path.suffix.lower() == ".csv":
-        _read_csv(path, text, done)
-    else:
-        _read_jsonl(path, text, done)
+    for workspace, person_id, ids in iter_deleted(path):
+        done.setdefault((workspace, person_id), set()).update(ids)
     return done
