@@ -151,3 +151,38 @@ async def test_full_outage_costs_few_requests_and_loses_nothing(
     assert set(states.values()) == {"deleted"}
     assert emulator.stats.deletes_applied == 300
     assert result.exit_code == 0
+
+
+async def test_success_that_keeps_ids_is_not_recorded_deleted(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """The API answers success but removed only some ids (its list still holds the rest): the
+    ledger calls deleted exactly what the emulator removed, the rest failed; --resume sends
+    only the rest, and then every id is gone."""
+    rows = [("w", 1, 11), ("w", 1, 12), ("w", 1, 13), *single_id_rows(4, workspace="v")]
+
+    def plan(info: RequestInfo) -> Fault | None:
+        if info.workspace == "w" and info.person_request_index == 0:
+            return Fault("keep_ids", applied=1)  # removes 11, keeps 12 and 13
+        if info.workspace == "v" and info.person_id == 2 and info.person_request_index == 0:
+            return Fault("keep_ids")  # removes nothing
+        return None
+
+    emulator.fault_plan = plan
+    result, ledger = await sweep(emulator, tmp_path, csv_rows(rows))
+    states = final_states(ledger)
+    assert set(states) == set(rows)
+    for (workspace, person, thumbnail), status in states.items():
+        still_there = thumbnail in emulator.thumbnail_ids(workspace, person)
+        assert status == ("failed" if still_there else "deleted")
+    assert [k for k, v in states.items() if v == "failed"] == [
+        ("w", 1, 12), ("w", 1, 13), ("v", 2, 21),
+    ]  # fmt: skip
+    assert result.exit_code == 1
+
+    before = emulator.stats.total_requests
+    resumed, ledger = await sweep(emulator, tmp_path, csv_rows(rows), resume=True)
+    assert emulator.stats.total_requests - before == 2  # person w/1 and person v/2 only
+    assert resumed.exit_code == 0
+    for workspace, person, thumbnail in rows:
+        assert thumbnail not in emulator.thumbnail_ids(workspace, person)
