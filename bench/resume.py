@@ -30,7 +30,8 @@ from pathlib import Path
 
 from _harness import Finished, run_thumbsweep
 
-from worker.ledger import Ledger, LedgerRecord
+from worker.ledger import Ledger
+from worker.ledger_record import LedgerRecord
 
 RSS_TARGET_MB = 300.0
 RSS_GOAL_EXTRA_MB = 50.0

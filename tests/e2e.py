@@ -11,7 +11,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from worker.emulator import Emulator
-from worker.ledger import Ledger, LedgerRecord
+from worker.ledger import Ledger
+from worker.ledger_record import LedgerRecord
 from worker.pipeline import RunResult, run
 from worker.settings import load_settings
 

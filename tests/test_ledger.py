@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 
 from tests.e2e import write_ledger
 from worker.errors import ConfigError
-from worker.ledger import (
+from worker.ledger import SYNC_EVERY_RECORDS, Ledger
+from worker.ledger_record import (
     CSV_COLUMNS,
     INVALID_FIELDS,
     REQUEST_FIELDS,
-    SYNC_EVERY_RECORDS,
-    Ledger,
     LedgerRecord,
     Status,
     json_line,

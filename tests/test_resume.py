@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep, write_ledger
 from worker.emulator import Emulator, Fault, RequestInfo
 from worker.errors import ConfigError
-from worker.ledger import LedgerRecord
+from worker.ledger_record import LedgerRecord
 from worker.pipeline import run
 from worker.resume import LedgerCorruptError, read_deleted
 from worker.settings import load_settings

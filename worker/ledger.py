@@ -1,68 +1,33 @@
-r"""The results ledger: one complete line per batch or invalid row, appended as outcomes arrive.
+"""The results ledger file: one complete line per record, appended as outcomes arrive.
 
-JSON Lines by default; a path ending `.csv` gives CSV with the same columns (lists joined by
-`;`, cells that a spreadsheet would run as formulas prefixed with `'`). Each record reaches the
-operating system in one `write` as soon as it is known, so a SIGKILL loses no finished outcome;
-the file is fsynced about every second (or every `SYNC_EVERY_RECORDS` records), on a helper
-thread so a slow disk never stalls the event loop, and again when closed, against power loss.
-A torn last line left by a crash is cut off when the ledger is reopened.
-
-Any Python str can be written, and reads back exactly. Records end with "\n" only; a "\n"
-or "\r" inside a value is escaped (JSON) or quoted (CSV), and other line separators
-(U+2028, U+0085, ...) are ordinary text, so readers split on "\n" alone. A lone surrogate
-(JSON input or an API reply can spell one "\ud800"; UTF-8 cannot hold it) is written:
-- in JSON Lines as a `\udXXX` escape, which JSON readers turn back into the same character
-  (JSON cannot tell a high surrogate directly followed by a low one from the character the
-  pair encodes, so such a pair reads back joined);
-- in CSV, where no escape exists, the cell becomes `'\` followed by its text with each
-  backslash doubled and each lone surrogate written `\udXXX`, e.g. `'\bad \ud800 a\\b`
-  for "bad <U+D800> a\b". Plain cells never start with `'\` (the formula guard only puts
-  `'` before `= + - @ tab CR '`), so `unescape_csv_cell` restores the text exactly.
+Each record reaches the operating system in one `write` as soon as it is known, so a SIGKILL
+loses no finished outcome; the file is fsynced about every second (or every
+`SYNC_EVERY_RECORDS` records), on a helper thread so a slow disk never stalls the event loop,
+and again when closed, against power loss. A torn last line left by a crash is cut off when the
+ledger is reopened. A failed write (a full disk) is cut back to the last complete line and
+raised as `LedgerWriteError`. What a line holds is `worker.ledger_record`'s business.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
-import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple
+from typing import BinaryIO
 
 from worker.errors import ConfigError, ThumbsweepError
-
-Status = Literal["deleted", "failed", "skipped", "invalid", "dry_run"]
-STATUSES: tuple[Status, ...] = ("deleted", "failed", "skipped", "invalid", "dry_run")
-
-REQUEST_FIELDS = (
-    "ts",
-    "run_id",
-    "workspace",
-    "person_id",
-    "thumbnail_ids",
-    "status",
-    "http_status",
-    "code",
-    "message",
-    "attempts",
-    "elapsed_ms",
-    "remaining_thumbnail_ids",
-    "primary_thumbnail_id",
+from worker.ledger_record import (
+    CSV_COLUMNS,
+    CSV_HEADER,
+    LedgerRecord,
+    csv_line,
+    json_line,
+    utc_now_iso,
 )
-INVALID_FIELDS = ("ts", "run_id", "status", "line", "error")
-CSV_COLUMNS = (*REQUEST_FIELDS, "line", "error")
-# A leading quote is escaped too, so that unescaping (for --resume) is exact.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
-# Marks a CSV cell whose lone surrogates and backslashes are escaped (see the module docstring).
-_ESCAPED_CELL = "'\\"
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_CELL_ESCAPE = re.compile(r"\\(\\|u[0-9a-f]{4})")
-# Cells the csv module's reader would split or unquote; only these are quoted.
-_CSV_SPECIAL = re.compile('[",\r\n]')
+
 SYNC_EVERY_SECONDS = 1.0
 SYNC_EVERY_RECORDS = 1000
 
@@ -89,61 +54,6 @@ def describe_os_error(error: OSError) -> str:
     return f"{words} ({name})" if name else words
 
 
-_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, reused per record
-
-
-def utc_now_iso() -> str:
-    """The current time as ISO 8601 UTC with milliseconds, e.g. 2026-11-24T14:01:02.123Z."""
-    global _second_text  # a one-entry cache of the formatted second
-    now = time.time()
-    second = int(now)
-    if second != _second_text[0]:
-        _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_second_text[1]}.{int((now - second) * 1000):03d}Z"
-
-
-class LedgerRecord(NamedTuple):
-    """What happened to one batch of ids, or why one input row was refused (one per request)."""
-
-    run_id: str
-    status: Status
-    workspace: str | None = None
-    person_id: int | None = None
-    thumbnail_ids: tuple[int, ...] = ()
-    http_status: int | None = None
-    code: str | None = None
-    message: str | None = None
-    attempts: int = 0
-    elapsed_ms: int | None = None
-    remaining_thumbnail_ids: tuple[int, ...] | None = None
-    primary_thumbnail_id: int | None = None
-    line: int | None = None
-    error: str | None = None
-
-    def as_dict(self, ts: str) -> dict[str, Any]:
-        """The record's fields in ledger order: request fields, or line and error if invalid."""
-        if self.status == "invalid":
-            return {"ts": ts, "run_id": self.run_id, "status": self.status,
-                    "line": self.line, "error": self.error}  # fmt: skip
-        return {
-            "ts": ts,
-            "run_id": self.run_id,
-            "workspace": self.workspace,
-            "person_id": self.person_id,
-            "thumbnail_ids": list(self.thumbnail_ids),
-            "status": self.status,
-            "http_status": self.http_status,
-            "code": self.code,
-            "message": self.message,
-            "attempts": self.attempts,
-            "elapsed_ms": self.elapsed_ms,
-            "remaining_thumbnail_ids": (
-                None if self.remaining_thumbnail_ids is None else list(self.remaining_thumbnail_ids)
-            ),
-            "primary_thumbnail_id": self.primary_thumbnail_id,
-        }
-
-
 def torn_tail_start(handle: BinaryIO, size: int) -> int:
     """The offset just after the last newline of a file of `size` bytes (size if it ends in one)."""
     block = 4096
@@ -159,103 +69,6 @@ def torn_tail_start(handle: BinaryIO, size: int) -> int:
             return start + newline + 1
         end = start
     return 0
-
-
-# One encoder for every record: json.dumps with options would build a new one per call.
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _json_text(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
-def _json_int(value: int | None) -> str:
-    return "null" if value is None else str(value)
-
-
-def _json_ids(ids: tuple[int, ...] | None) -> str:
-    return "null" if ids is None else "[" + ",".join(map(str, ids)) + "]"
-
-
-def _surrogate_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def _utf8_safe(json_text: str) -> str:
-    """JSON text with each lone surrogate (only ever inside a string) as a `\\udXXX` escape.
-
-    The line is hot: `isascii` is a flag check, so ASCII lines pay nothing, and a trial encode
-    (C, about a third of the cost of a regex scan) clears other lines.
-    """
-    if json_text.isascii():
-        return json_text
-    try:
-        json_text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub(_surrogate_escape, json_text)
-    return json_text
-
-
-def json_line(record: LedgerRecord, ts: str) -> str:
-    """The record as one compact JSON line, as `json` would encode `as_dict(ts)`, except that a
-    lone surrogate is written as its `\\udXXX` escape (so the line is always valid UTF-8).
-
-    A batch's line is written once per request, so it is assembled directly from its fields
-    (strings escaped by `json`'s own C escaper) rather than through a dict and the encoder.
-    """
-    if record.status == "invalid":
-        return _utf8_safe(_encode_json(record.as_dict(ts)) + "\n")
-    line = (
-        f'{{"ts":"{ts}","run_id":{_json_text(record.run_id)},'
-        f'"workspace":{_json_text(record.workspace)},"person_id":{_json_int(record.person_id)},'
-        f'"thumbnail_ids":{_json_ids(record.thumbnail_ids)},"status":{_json_text(record.status)},'
-        f'"http_status":{_json_int(record.http_status)},"code":{_json_text(record.code)},'
-        f'"message":{_json_text(record.message)},"attempts":{record.attempts},'
-        f'"elapsed_ms":{_json_int(record.elapsed_ms)},'
-        f'"remaining_thumbnail_ids":{_json_ids(record.remaining_thumbnail_ids)},'
-        f'"primary_thumbnail_id":{_json_int(record.primary_thumbnail_id)}}}\n'
-    )
-    return line if line.isascii() else _utf8_safe(line)  # the check inline: ASCII is the norm
-
-
-def _csv_cell(value: Any) -> str:
-    """One CSV cell: lists joined by `;`, formulas guarded, lone surrogates escaped."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ";".join(str(item) for item in value)
-    text = str(value)
-    if isinstance(value, str):
-        if not text.isascii() and _LONE_SURROGATE.search(text) is not None:
-            escaped = _LONE_SURROGATE.sub(_surrogate_escape, text.replace("\\", "\\\\"))
-            return _ESCAPED_CELL + escaped
-        if text.startswith(_FORMULA_PREFIXES):
-            return "'" + text
-    return text
-
-
-def _cell_unescape(match: re.Match[str]) -> str:
-    escaped = match.group(1)
-    return "\\" if escaped == "\\" else chr(int(escaped[1:], 16))
-
-
-def unescape_csv_cell(text: str) -> str:
-    """Undo `_csv_cell`'s formula guard or surrogate escaping on a text cell read back."""
-    if text.startswith(_ESCAPED_CELL):
-        return _CELL_ESCAPE.sub(_cell_unescape, text[len(_ESCAPED_CELL) :])
-    return text[1:] if text.startswith("'") else text
-
-
-def _csv_quoted(cell: str) -> str:
-    if _CSV_SPECIAL.search(cell) is None:
-        return cell
-    return '"' + cell.replace('"', '""') + '"'
-
-
-def _csv_line(values: list[str]) -> str:
-    """One CSV record ending in "\\n"; a cell holding `"`, `,`, CR or LF is quoted (the csv
-    module's writer leaves a lone CR bare, which its reader then takes for a line end)."""
-    return ",".join(map(_csv_quoted, values)) + "\n"
 
 
 class Ledger:
@@ -293,7 +106,7 @@ class Ledger:
         size = os.fstat(fd).st_size
         if size == 0:
             if self.is_csv:
-                self._write(_csv_line(list(CSV_COLUMNS)))
+                self._write(CSV_HEADER)
             return
         with self.path.open("rb") as existing:
             if self.is_csv:
@@ -316,8 +129,7 @@ class Ledger:
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
         if self.is_csv:
-            fields = record.as_dict(utc_now_iso())
-            self._write(_csv_line([_csv_cell(fields.get(name)) for name in CSV_COLUMNS]))
+            self._write(csv_line(record, utc_now_iso()))
         else:
             self._write(json_line(record, utc_now_iso()))
 

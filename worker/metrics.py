@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from yarl import URL
 
-from worker.ledger import STATUSES
+from worker.ledger_record import STATUSES
 from worker.summary import RunStats
 
 log = logging.getLogger("thumbsweep")

@@ -25,7 +25,8 @@ from worker.errors import ThumbsweepError
 from worker.failed_out import FailedOut
 from worker.guards import EXIT_GUARD, Guard
 from worker.jobs import InvalidRow, Job, read_jobs
-from worker.ledger import EXIT_IOERR, Ledger, LedgerRecord
+from worker.ledger import EXIT_IOERR, Ledger
+from worker.ledger_record import LedgerRecord
 from worker.metrics import Metrics, RunLabels
 from worker.progress import ProgressReporter
 from worker.recorder import Recorder

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from worker.ledger import utc_now_iso
+from worker.ledger_record import utc_now_iso
 from worker.summary import RunStats
 
 _BAR_REFRESH_SECONDS = 0.5

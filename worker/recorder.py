@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from worker.failed_out import FailedOut
-from worker.ledger import Ledger, LedgerRecord, LedgerWriteError, json_line, utc_now_iso
+from worker.ledger import Ledger, LedgerWriteError
+from worker.ledger_record import LedgerRecord, json_line, utc_now_iso
 from worker.summary import RunStats
 
 log = logging.getLogger("thumbsweep")

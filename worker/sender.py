@@ -21,7 +21,8 @@ from worker.batching import PersonBatch
 from worker.budget import RetryBudget
 from worker.client import Outcome, encode_body
 from worker.guards import FailureBreaker, Guard
-from worker.ledger import EXIT_IOERR, LedgerRecord, Status
+from worker.ledger import EXIT_IOERR
+from worker.ledger_record import LedgerRecord, Status
 from worker.recorder import Recorder
 from worker.redaction import clean_message
 from worker.retry import RetryPolicy
