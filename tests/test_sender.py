@@ -15,8 +15,9 @@ from tests.fake_api import FakeApi, forever, run_with, success
 from worker.batching import PersonBatch
 from worker.client import Outcome
 from worker.ledger import Ledger
+from worker.outcome_messages import STILL_LISTED_MESSAGE
 from worker.recorder import Recorder
-from worker.sender import STILL_LISTED_MESSAGE, SenderPool
+from worker.sender import SenderPool
 from worker.settings import load_settings
 from worker.summary import RunStats
 
