@@ -132,6 +132,7 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
 
 def _run_command(args: argparse.Namespace) -> int:
     from worker.event_loop import loop_factory, run_on
+    from worker.ledger_lock import LedgerLock, refuse_input_as_ledger
     from worker.pipeline import run
     from worker.settings import load_credentials, load_settings
     from worker.shutdown import stop_on_sigterm_before_sending
@@ -144,15 +145,20 @@ def _run_command(args: argparse.Namespace) -> int:
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     credentials = None if settings.dry_run else load_credentials().require()
-    if args.input == "-" and sys.stdin.isatty():
-        print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
     loop_name, new_loop = loop_factory(settings.event_loop)
-    log.debug("event loop: %s", loop_name)
-    stop_on_sigterm_before_sending()
-    result = run_on(new_loop, run(settings, args.input, credentials))
-    print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
-    if result.stop_reason:
-        print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+    ledger = settings.output_path(settings.ledger)
+    refuse_input_as_ledger(args.input, ledger)
+    # Locked before the input is read, so a second run gives up at once, and until the summary
+    # is printed, so the lock covers everything the run writes.
+    with LedgerLock(ledger):
+        if args.input == "-" and sys.stdin.isatty():
+            print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
+        log.debug("event loop: %s", loop_name)
+        stop_on_sigterm_before_sending()
+        result = run_on(new_loop, run(settings, args.input, credentials))
+        print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
+        if result.stop_reason:
+            print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
     return result.exit_code
 
 
