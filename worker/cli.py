@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker import __version__
 from worker.emulator_options import add_emulator_arguments
 from worker.errors import ThumbsweepError
-from worker.shutdown import StoppedBeforeSending
+from worker.pipes import guarded_output
+from worker.shutdown import SIGNAL_EXIT_CODES, StoppedBySignal
+
+if TYPE_CHECKING:
+    from worker.pipeline import RunResult
+    from worker.shutdown import RunSignals
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
-EXIT_SIGINT = 130
 
 log = logging.getLogger("thumbsweep")
 
@@ -131,12 +136,24 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
 
 
 def _run_command(args: argparse.Namespace) -> int:
+    from worker.shutdown import Phase, StoppedBySignal, run_signals
+
+    # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
+    # cleanly (worker/shutdown.py), including a read of stdin that never ends.
+    with run_signals() as signals:
+        try:
+            return _sweep(args, signals)
+        except StoppedBySignal as stopped:
+            signals.enter(Phase.SUMMARY)  # a further signal now waits for these lines
+            return _report_stop(stopped)
+
+
+def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     from worker.event_loop import loop_factory, run_on
     from worker.ledger_lock import LedgerLock, refuse_input_as_ledger
     from worker.pipeline import run
     from worker.settings import load_credentials, load_settings
-    from worker.shutdown import stop_on_sigterm_before_sending
-    from worker.summary import render_summary
+    from worker.shutdown import Phase
 
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
     for flag in ("dry_run", "resume"):
@@ -154,16 +171,40 @@ def _run_command(args: argparse.Namespace) -> int:
         if args.input == "-" and sys.stdin.isatty():
             print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
         log.debug("event loop: %s", loop_name)
-        stop_on_sigterm_before_sending()
         result = run_on(new_loop, run(settings, args.input, credentials))
-        print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
-        if result.stop_reason:
-            print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+        signals.enter(Phase.SUMMARY)
+        _print_summary(result)
+        held = signals.held_stop()
+    if held is not None:
+        print(f"thumbsweep: {held.message()}", file=sys.stderr)
+        return held.exit_code
     return result.exit_code
+
+
+def _print_summary(result: RunResult) -> None:
+    from worker.summary import render_summary
+
+    print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
+    if result.stop_reason:
+        print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+
+
+def _report_stop(stopped: StoppedBySignal) -> int:
+    """The end of a run stopped by a signal outside sending: summary if any, one line, code."""
+    if stopped.result is not None:
+        _print_summary(stopped.result)
+    print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
+    return stopped.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `thumbsweep` console script and of `python -m worker`."""
+    # A reader that goes away (`| head -1`) must not change the exit code: see worker/pipes.py.
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "emulate":
@@ -174,11 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThumbsweepError as exc:
         print(f"thumbsweep: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("thumbsweep: interrupted by SIGINT before sending started", file=sys.stderr)
-        return EXIT_SIGINT
-    except StoppedBeforeSending as stopped:
-        print("thumbsweep: stopped by SIGTERM before sending started", file=sys.stderr)
+    except KeyboardInterrupt:  # before the stop handlers were installed
+        print("thumbsweep: interrupted by SIGINT", file=sys.stderr)
+        return SIGNAL_EXIT_CODES[signal.SIGINT]
+    except StoppedBySignal as stopped:  # a signal while the stop itself was being reported
+        print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
         return stopped.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
         log.debug("internal error", exc_info=True)

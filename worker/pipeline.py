@@ -35,7 +35,7 @@ from worker.progress import ProgressReporter
 from worker.resume import read_deleted
 from worker.retry import RetryPolicy
 from worker.settings import Settings
-from worker.shutdown import StopSignals
+from worker.shutdown import StopSignals, pushing_metrics
 from worker.signing import Signer
 from worker.summary import RunStats
 from worker.throttle import RateLimiter
@@ -409,7 +409,8 @@ async def run(
     result = RunResult(run_id, plan, stats, *stop)
     metrics.labels.exit_code = result.exit_code
     metrics.write_textfile()
-    metrics.push()
+    with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete
+        metrics.push()
     return result
 
 
