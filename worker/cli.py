@@ -29,8 +29,8 @@ log = logging.getLogger("thumbsweep")
 _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--format", "format", str, "input format: auto, csv or jsonl (default: auto)"),
     ("--delimiter", "delimiter", str, "CSV delimiter: ',' ';' or tab (default: ',')"),
-    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to "
-     "(default: thumbsweep-ledger.jsonl)"),
+    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to; "
+     "locked for the run through LEDGER.lock (default: thumbsweep-ledger.jsonl)"),
     ("--base-url", "base_url", str, "API base URL (default: https://mi.apigw.ntruss.com)"),
     ("--concurrency", "concurrency", int, "most requests in flight at once (default: 8)"),
     ("--rate", "rate", float, "most requests started per second, 0 = no limit (default: 0)"),
@@ -40,8 +40,8 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--backoff-initial", "backoff_initial", float, "first backoff window, s (default: 0.5)"),
     ("--backoff-max", "backoff_max", float, "largest backoff window, s (default: 30)"),
     ("--retry-after-max", "retry_after_max", float, "cap on a Retry-After, s (default: 60)"),
-    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT, seconds to let requests in "
-     "flight finish (default: 10)"),
+    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT/SIGHUP, seconds to let "
+     "requests in flight finish (default: 10)"),
     ("--breaker-min-batches", "breaker_min_batches", int, "finished batches before the "
      "failure-rate breaker may trip (default: 100)"),
     ("--max-failure-rate", "max_failure_rate", float, "stop (exit 3) when more than this share "
@@ -64,6 +64,26 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
 )  # fmt: skip
 
 
+# The exit codes of `thumbsweep run`, shown by `run --help`; README's table says the same
+# (tests/test_cli.py compares them).
+EXIT_CODES: tuple[tuple[str, str], ...] = (
+    ("0", "every id deleted (with --dry-run: every row valid)"),
+    ("1", "finished, with failed, skipped or invalid entries in the ledger"),
+    ("2", "usage, configuration or unreadable input: nothing sent"),
+    ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes)"),
+    ("70", "internal error in thumbsweep (rerun with -v)"),
+    ("75", "another run holds the ledger's lock: nothing read or sent; try again later"),
+    ("129/130/143", "stopped by SIGHUP/SIGINT/SIGTERM; the ledger is consistent, --resume "
+     "continues"),
+)  # fmt: skip
+
+
+def _exit_code_epilog() -> str:
+    width = max(len(codes) for codes, _ in EXIT_CODES)
+    lines = [f"  {codes:<{width}}  {meaning}" for codes, meaning in EXIT_CODES]
+    return "exit codes:\n" + "\n".join(lines)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsweep",
@@ -76,6 +96,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "run",
         help="remove the thumbnails listed in a CSV or JSON Lines input",
         description="Remove the thumbnails listed in INPUT; write one ledger record per batch.",
+        epilog=_exit_code_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS,
     )
     run.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
