@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ import pytest
 
 from worker import __version__
 from worker.emulator import Emulator, EmulatorConfig
+from worker.errors import LedgerBusyError
+from worker.shutdown import SIGNAL_EXIT_CODES
 
 ACCESS_KEY = "cli-access"
 SECRET_KEY = "cli-secret-must-never-appear-8086"
@@ -199,3 +202,28 @@ async def test_emulate_command_serves_and_stops_on_sigterm(tmp_path: Path) -> No
     assert server.returncode == 0
     assert b"Traceback" not in server_err
     assert SECRET_KEY.encode() not in server_err
+
+
+def _codes(cell: str) -> set[int]:
+    return {int(code) for code in re.findall(r"\d+", cell)}
+
+
+async def test_exit_codes_agree_in_help_readme_and_code() -> None:
+    """`run --help` and README's exit-code table list the same codes, including the lock's 75
+    and the signals' 128 + n (from the code itself)."""
+    code, out, _ = await thumbsweep("run", "--help")
+    assert code == 0
+    help_codes: set[int] = set()
+    for line in out.split("exit codes:", 1)[1].splitlines():
+        if line.strip():
+            help_codes |= _codes(line.split()[0])
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    readme_codes: set[int] = set()
+    for row in section.splitlines():
+        if row.startswith("| ") and not row.startswith("| code"):
+            readme_codes |= _codes(row.split("|")[1])
+    assert help_codes == readme_codes
+    expected = {LedgerBusyError.exit_code, *SIGNAL_EXIT_CODES.values()}
+    assert expected <= help_codes
+    assert {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143} == SIGNAL_EXIT_CODES

@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker import __version__
 from worker.emulator_options import add_emulator_arguments
 from worker.errors import ThumbsweepError
-from worker.shutdown import StoppedBeforeSending
+from worker.pipes import guarded_output
+from worker.shutdown import SIGNAL_EXIT_CODES, StoppedBySignal
+
+if TYPE_CHECKING:
+    from worker.pipeline import RunResult
+    from worker.shutdown import RunSignals
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
-EXIT_SIGINT = 130
 
 log = logging.getLogger("thumbsweep")
 
@@ -24,8 +29,8 @@ log = logging.getLogger("thumbsweep")
 _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--format", "format", str, "input format: auto, csv or jsonl (default: auto)"),
     ("--delimiter", "delimiter", str, "CSV delimiter: ',' ';' or tab (default: ',')"),
-    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to "
-     "(default: thumbsweep-ledger.jsonl)"),
+    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to; "
+     "locked for the run through LEDGER.lock (default: thumbsweep-ledger.jsonl)"),
     ("--base-url", "base_url", str, "API base URL (default: https://mi.apigw.ntruss.com)"),
     ("--concurrency", "concurrency", int, "most requests in flight at once (default: 8)"),
     ("--rate", "rate", float, "most requests started per second, 0 = no limit (default: 0)"),
@@ -35,8 +40,8 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("--backoff-initial", "backoff_initial", float, "first backoff window, s (default: 0.5)"),
     ("--backoff-max", "backoff_max", float, "largest backoff window, s (default: 30)"),
     ("--retry-after-max", "retry_after_max", float, "cap on a Retry-After, s (default: 60)"),
-    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT, seconds to let requests in "
-     "flight finish (default: 10)"),
+    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT/SIGHUP, seconds to let "
+     "requests in flight finish (default: 10)"),
     ("--breaker-min-batches", "breaker_min_batches", int, "finished batches before the "
      "failure-rate breaker may trip (default: 100)"),
     ("--max-failure-rate", "max_failure_rate", float, "stop (exit 3) when more than this share "
@@ -59,6 +64,27 @@ _RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
 )  # fmt: skip
 
 
+# The exit codes of `thumbsweep run`, shown by `run --help`; README's table says the same
+# (tests/test_cli.py compares them).
+EXIT_CODES: tuple[tuple[str, str], ...] = (
+    ("0", "every id deleted (with --dry-run: every row valid)"),
+    ("1", "finished, with failed, skipped or invalid entries in the ledger"),
+    ("2", "usage, configuration or unreadable input: nothing sent"),
+    ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes)"),
+    ("70", "internal error in thumbsweep (rerun with -v); --resume continues"),
+    ("74", "an output (the ledger, --failed-out) could not be written; fix it, then --resume"),
+    ("75", "another run holds the ledger's lock: nothing read or sent; try again later"),
+    ("129/130/143", "stopped by SIGHUP/SIGINT/SIGTERM; the ledger is consistent, --resume "
+     "continues"),
+)  # fmt: skip
+
+
+def _exit_code_epilog() -> str:
+    width = max(len(codes) for codes, _ in EXIT_CODES)
+    lines = [f"  {codes:<{width}}  {meaning}" for codes, meaning in EXIT_CODES]
+    return "exit codes:\n" + "\n".join(lines)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsweep",
@@ -71,6 +97,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "run",
         help="remove the thumbnails listed in a CSV or JSON Lines input",
         description="Remove the thumbnails listed in INPUT; write one ledger record per batch.",
+        epilog=_exit_code_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS,
     )
     run.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
@@ -131,11 +159,24 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
 
 
 def _run_command(args: argparse.Namespace) -> int:
+    from worker.shutdown import Phase, StoppedBySignal, run_signals
+
+    # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
+    # cleanly (worker/shutdown.py), including a read of stdin that never ends.
+    with run_signals() as signals:
+        try:
+            return _sweep(args, signals)
+        except StoppedBySignal as stopped:
+            signals.enter(Phase.SUMMARY)  # a further signal now waits for these lines
+            return _report_stop(stopped)
+
+
+def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     from worker.event_loop import loop_factory, run_on
+    from worker.ledger_lock import LedgerLock, refuse_input_as_ledger
     from worker.pipeline import run
     from worker.settings import load_credentials, load_settings
-    from worker.shutdown import stop_on_sigterm_before_sending
-    from worker.summary import render_summary
+    from worker.shutdown import Phase
 
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
     for flag in ("dry_run", "resume"):
@@ -144,22 +185,51 @@ def _run_command(args: argparse.Namespace) -> int:
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     credentials = None if settings.dry_run else load_credentials().require()
-    if args.input == "-" and sys.stdin.isatty():
-        print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
     loop_name, new_loop = loop_factory(settings.event_loop)
-    log.debug("event loop: %s", loop_name)
-    stop_on_sigterm_before_sending()
-    result = run_on(new_loop, run(settings, args.input, credentials))
+    ledger = settings.output_path(settings.ledger)
+    refuse_input_as_ledger(args.input, ledger)
+    # Locked before the input is read, so a second run gives up at once, and until the summary
+    # is printed, so the lock covers everything the run writes.
+    with LedgerLock(ledger):
+        if args.input == "-" and sys.stdin.isatty():
+            print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
+        log.debug("event loop: %s", loop_name)
+        result = run_on(new_loop, run(settings, args.input, credentials))
+        signals.enter(Phase.SUMMARY)
+        _print_summary(result)
+        held = signals.held_stop()
+    if held is not None:
+        print(f"thumbsweep: {held.message()}", file=sys.stderr)
+        return held.exit_code
+    return result.exit_code
+
+
+def _print_summary(result: RunResult) -> None:
+    from worker.summary import render_summary
+
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:
         print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
     for problem in result.output_errors:
         print(f"thumbsweep: {problem}", file=sys.stderr)
-    return result.exit_code
+
+
+def _report_stop(stopped: StoppedBySignal) -> int:
+    """The end of a run stopped by a signal outside sending: summary if any, one line, code."""
+    if stopped.result is not None:
+        _print_summary(stopped.result)
+    print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
+    return stopped.exit_code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `thumbsweep` console script and of `python -m worker`."""
+    # A reader that goes away (`| head -1`) must not change the exit code: see worker/pipes.py.
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "emulate":
@@ -170,11 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThumbsweepError as exc:
         print(f"thumbsweep: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("thumbsweep: interrupted by SIGINT before sending started", file=sys.stderr)
-        return EXIT_SIGINT
-    except StoppedBeforeSending as stopped:
-        print("thumbsweep: stopped by SIGTERM before sending started", file=sys.stderr)
+    except KeyboardInterrupt:  # before the stop handlers were installed
+        print("thumbsweep: interrupted by SIGINT", file=sys.stderr)
+        return SIGNAL_EXIT_CODES[signal.SIGINT]
+    except StoppedBySignal as stopped:  # a signal while the stop itself was being reported
+        print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
         return stopped.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
         log.debug("internal error", exc_info=True)

@@ -15,3 +15,9 @@ class InputError(ThumbsweepError):
 
 class ConfigError(ThumbsweepError):
     """Settings, credentials or the ledger path are not usable."""
+
+
+class LedgerBusyError(ThumbsweepError):
+    """Another run holds the ledger's lock; try again later (EX_TEMPFAIL)."""
+
+    exit_code = 75

@@ -33,7 +33,7 @@ from worker.recorder import Recorder
 from worker.resume import iter_deleted
 from worker.sender import RemoveApi, SenderPool
 from worker.settings import Settings
-from worker.shutdown import StopSignals
+from worker.shutdown import StopSignals, pushing_metrics
 from worker.signing import Signer
 from worker.summary import RunStats
 
@@ -202,7 +202,8 @@ async def run(
     result = RunResult(run_id, plan, stats, *stop, output_errors=errors)
     metrics.labels.exit_code = result.exit_code
     metrics.write_final_textfile()
-    metrics.push()
+    with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete
+        metrics.push()
     return result
 
 

@@ -1,0 +1,249 @@
+"""Signals and pipes over the whole life of a real `thumbsweep run`: SIGHUP, a signal in every
+phase (reading, sending, pushing metrics, printing the summary) and a reader that goes away,
+each on asyncio's event loop and on uvloop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
+from tests.test_signals_crash import (
+    check_consistent,
+    finish,
+    ledger_lines,
+    read_ledger,
+    start_run,
+    wait_until,
+)
+from worker.emulator import Emulator, EmulatorConfig
+
+CHILD_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
+    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
+    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
+}
+STOP_SIGNALS = [
+    pytest.param(signal.SIGINT, 130, id="SIGINT"),
+    pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+    pytest.param(signal.SIGHUP, 129, id="SIGHUP"),
+]
+# Run thumbsweep in-process with a stderr that signals the process itself as the summary is
+# printed: the only way to hit that moment exactly from outside.
+_SIGNAL_DURING_SUMMARY = """
+import os, sys
+from worker.cli import main
+
+class SignalOnSummary:
+    def __init__(self, stream):
+        self.stream, self.fired = stream, False
+    def write(self, text):
+        if not self.fired and "ids:" in text:
+            self.fired = True
+            os.kill(os.getpid(), int(os.environ["SIGNAL_DURING_SUMMARY"]))
+        return self.stream.write(text)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+sys.stderr = SignalOnSummary(sys.stderr)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs thumbsweep on asyncio's loop and again on uvloop."""
+    choice: str = request.param
+    monkeypatch.setitem(CHILD_ENV, "THUMBSWEEP_EVENT_LOOP", choice)
+    import tests.test_signals_crash as crash  # its start_run reads its own CHILD_ENV
+
+    monkeypatch.setattr(crash, "CHILD_ENV", CHILD_ENV)
+    return choice
+
+
+@pytest.fixture
+async def slow_emulator() -> AsyncIterator[Emulator]:
+    """An emulator that takes 200 ms per request."""
+    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=200)
+    async with Emulator(config) as served:
+        yield served
+
+
+@pytest.fixture
+async def silent_gateway() -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """A 'Pushgateway' that accepts connections and never answers; the event marks a push."""
+    pushed = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        pushed.set()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", pushed
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_sighup_while_sending_drains_and_exits_129(
+    slow_emulator: Emulator, tmp_path: Path
+) -> None:
+    """SIGHUP (a closed ssh session) is a SIGTERM: drain, a consistent ledger, exit 129."""
+    rows = single_id_rows(60)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    process = await start_run(slow_emulator, tmp_path)
+    await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 8)
+    process.send_signal(signal.SIGHUP)
+    code, err = await finish(process)
+    assert code == 129, err
+    assert "received SIGHUP" in err
+    assert "Traceback" not in err
+    states = check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
+    assert set(states.values()) == {"deleted", "skipped"}
+    assert slow_emulator.stats.in_flight == 0
+
+
+async def test_sighup_stays_ignored_under_nohup(slow_emulator: Emulator, tmp_path: Path) -> None:
+    """Started under `nohup`, thumbsweep keeps ignoring SIGHUP and finishes the run (exit 0)."""
+    rows = single_id_rows(20)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    process = await start_run(slow_emulator, tmp_path, prefix=("nohup",))
+    await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 4)
+    process.send_signal(signal.SIGHUP)
+    code, err = await finish(process)
+    assert code == 0, err
+    assert set(final_states(read_ledger(tmp_path / "ledger.jsonl")).values()) == {"deleted"}
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
+async def test_signal_while_reading_input_ends_without_sending(
+    emulator: Emulator, tmp_path: Path, signum: signal.Signals, exit_code: int
+) -> None:
+    """A signal while stdin is still being read: its exit code, 'before sending started',
+    no traceback, nothing sent."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", "run", "-", "--base-url", emulator.base_url,
+        "--ledger", str(tmp_path / "ledger.jsonl"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
+    )  # fmt: skip
+    assert process.stdin is not None
+    process.stdin.write(b"workspace,person_id,thumbnail_id\nw,1,2\n")
+    await process.stdin.drain()
+    lock = tmp_path / "ledger.jsonl.lock"
+    await wait_until(lambda: lock.exists() and b"pid" in lock.read_bytes())  # locked: reading next
+    await asyncio.sleep(0.3)  # past the lock, inside the read (nothing to observe there)
+    process.send_signal(signum)
+    code, err = await finish(process, limit=15)
+    assert code == exit_code, err
+    assert f"stopped by {signum.name} before sending started" in err
+    assert "Traceback" not in err
+    assert emulator.stats.total_requests == 0
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
+async def test_signal_during_metrics_push_says_the_ledger_is_complete(
+    emulator: Emulator,
+    silent_gateway: tuple[str, asyncio.Event],
+    tmp_path: Path,
+    signum: signal.Signals,
+    exit_code: int,
+) -> None:
+    """A signal while pushing to a Pushgateway that never answers: the run ends at once with the
+    signal's code, the summary, and a message that sending is over and the ledger complete."""
+    gateway, pushed = silent_gateway
+    rows = single_id_rows(10)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    process = await start_run(emulator, tmp_path, "--pushgateway", gateway)
+    await asyncio.wait_for(pushed.wait(), timeout=30)
+    process.send_signal(signum)
+    signalled = time.monotonic()
+    code, err = await finish(process, limit=20)
+    assert time.monotonic() - signalled < 5  # not the push's own 10 s timeout
+    assert code == exit_code, err
+    assert f"stopped by {signum.name} after sending ended" in err
+    assert "ledger is complete" in err
+    assert "before sending started" not in err
+    assert "ids:      deleted 10" in err
+    assert "Traceback" not in err
+    assert set(final_states(read_ledger(tmp_path / "ledger.jsonl")).values()) == {"deleted"}
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
+async def test_signal_during_summary_ends_with_its_code(
+    emulator: Emulator, tmp_path: Path, signum: signal.Signals, exit_code: int
+) -> None:
+    """A signal while the summary is printed: the summary completes, then the signal's code and
+    a message that sending is over and the ledger complete."""
+    rows = single_id_rows(5)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _SIGNAL_DURING_SUMMARY, "run", str(tmp_path / "in.csv"),
+        "--base-url", emulator.base_url, "--ledger", str(tmp_path / "ledger.jsonl"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**CHILD_ENV, "SIGNAL_DURING_SUMMARY": str(int(signum))},
+    )  # fmt: skip
+    code, err = await finish(process)
+    assert code == exit_code, err
+    assert "ledger:" in err  # the summary's last line
+    assert f"stopped by {signum.name} after sending ended" in err
+    assert "ledger is complete" in err
+    assert "Traceback" not in err
+
+
+async def run_into_closing_pipe(
+    emulator: Emulator, tmp_path: Path, *extra: str, signum: signal.Signals | None = None
+) -> int:
+    """Run with stdout and stderr on one pipe whose reader closes after the first line (as
+    `2>&1 | head -1`); optionally signal the run once it is sending. Return the exit code."""
+    read_end, write_end = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", "run", str(tmp_path / "in.csv"),
+        "--base-url", emulator.base_url, "--ledger", str(tmp_path / "ledger.jsonl"),
+        "--concurrency", "4", "--progress-interval", "0.1", "-v", *extra,
+        stdin=asyncio.subprocess.DEVNULL, stdout=write_end, stderr=write_end, env=CHILD_ENV,
+    )  # fmt: skip
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        first = await asyncio.to_thread(reader.readline)
+    assert first  # the reader saw its one line, and is gone now
+    if signum is not None:
+        await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 4)
+        process.send_signal(signum)
+    return await asyncio.wait_for(process.wait(), timeout=60)
+
+
+async def test_closed_pipe_does_not_change_a_successful_exit(
+    slow_emulator: Emulator, tmp_path: Path
+) -> None:
+    """`thumbsweep run ... 2>&1 | head -1`: the run still finishes, the ledger is complete and
+    the exit code is the run's own (0)."""
+    rows = single_id_rows(20)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    code = await run_into_closing_pipe(slow_emulator, tmp_path)
+    assert code == 0
+    states = check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
+    assert set(states.values()) == {"deleted"}
+
+
+async def test_closed_pipe_then_sigterm_exits_143(slow_emulator: Emulator, tmp_path: Path) -> None:
+    """With its output pipe gone, a SIGTERM still drains and exits 143 with a consistent ledger."""
+    rows = single_id_rows(60)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    code = await run_into_closing_pipe(slow_emulator, tmp_path, signum=signal.SIGTERM)
+    assert code == 143
+    states = check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
+    assert set(states.values()) == {"deleted", "skipped"}
