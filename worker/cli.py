@@ -13,15 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from worker import __version__
 from worker.emulator_options import add_emulator_arguments
-from worker.errors import ThumbsweepError
+from worker.errors import ExitCode, ThumbsweepError
 from worker.pipes import guarded_output
 from worker.shutdown import SIGNAL_EXIT_CODES, StoppedBySignal
 
 if TYPE_CHECKING:
     from worker.pipeline import RunResult
     from worker.shutdown import RunSignals
-
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
 
 log = logging.getLogger("thumbsweep")
 
@@ -200,7 +198,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
         held = signals.held_stop()
     if held is not None:
         print(f"thumbsweep: {held.message()}", file=sys.stderr)
-        return held.exit_code
+        return ExitCode.IOERR if result.output_errors else held.exit_code
     return result.exit_code
 
 
@@ -219,6 +217,8 @@ def _report_stop(stopped: StoppedBySignal) -> int:
     if stopped.result is not None:
         _print_summary(stopped.result)
     print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
+    if stopped.result is not None and stopped.result.output_errors:
+        return ExitCode.IOERR  # an incomplete ledger or --failed-out matters more than the stop
     return stopped.exit_code
 
 
@@ -252,4 +252,4 @@ def _main(argv: Sequence[str] | None) -> int:
             f"thumbsweep: internal error ({type(exc).__name__}); rerun with -v for details",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL

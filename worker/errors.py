@@ -1,12 +1,30 @@
-"""The tool's own small error tree; each error knows the exit code it ends a run with."""
+"""The exit codes, and the tool's own small error tree; each error knows the exit code it ends a
+run with."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit code of `thumbsweep run` (README and `run --help` list the same)."""
+
+    OK = 0  # every id deleted
+    INCOMPLETE = 1  # failed, skipped or invalid entries
+    USAGE = 2  # usage, configuration or unreadable input: nothing sent
+    GUARD = 3  # a guard stopped the run
+    INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep
+    IOERR = 74  # EX_IOERR: the ledger or --failed-out could not be written
+    TEMPFAIL = 75  # EX_TEMPFAIL: another run holds the ledger's lock
+    SIGHUP = 129  # 128 + the signal's number
+    SIGINT = 130
+    SIGTERM = 143
 
 
 class ThumbsweepError(Exception):
     """A problem reported to the user as one clear line, without a traceback."""
 
-    exit_code = 2
+    exit_code: int = ExitCode.USAGE
 
 
 class InputError(ThumbsweepError):
@@ -20,4 +38,4 @@ class ConfigError(ThumbsweepError):
 class LedgerBusyError(ThumbsweepError):
     """Another run holds the ledger's lock; try again later (EX_TEMPFAIL)."""
 
-    exit_code = 75
+    exit_code = ExitCode.TEMPFAIL

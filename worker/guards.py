@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-EXIT_GUARD = 3
+from worker.errors import ExitCode
 
 
 class Guard:
@@ -19,7 +19,7 @@ class Guard:
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self.exit_code = 0
+        self.exit_code: int = ExitCode.OK
         self._event = asyncio.Event()
 
     @property
@@ -27,7 +27,7 @@ class Guard:
         """True once a stop was requested."""
         return self.reason is not None
 
-    def trip(self, reason: str, exit_code: int = EXIT_GUARD) -> None:
+    def trip(self, reason: str, exit_code: int = ExitCode.GUARD) -> None:
         """Stop the run; the first reason and exit code are kept."""
         if self.reason is None:
             self.reason = reason

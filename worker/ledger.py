@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from worker.errors import ConfigError, ThumbsweepError
+from worker.errors import ConfigError, ExitCode, ThumbsweepError
 from worker.ledger_record import (
     CSV_COLUMNS,
     CSV_HEADER,
@@ -33,13 +33,11 @@ SYNC_EVERY_RECORDS = 1000
 
 log = logging.getLogger("thumbsweep")
 
-EXIT_IOERR = 74  # EX_IOERR: the ledger (or another output) could not be written
-
 
 class LedgerWriteError(ThumbsweepError):
     """The ledger could not be written or flushed; what it holds is complete lines only."""
 
-    exit_code = EXIT_IOERR
+    exit_code = ExitCode.IOERR
 
     def __init__(self, path: Path, error: OSError) -> None:
         self.path = path

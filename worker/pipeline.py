@@ -21,11 +21,11 @@ from pydantic import SecretStr
 
 from worker.batching import Batcher, PersonBatch, Plan
 from worker.client import ThumbnailApi, open_session
-from worker.errors import ThumbsweepError
+from worker.errors import ExitCode, ThumbsweepError
 from worker.failed_out import FailedOut
-from worker.guards import EXIT_GUARD, Guard
+from worker.guards import Guard
 from worker.jobs import InvalidRow, Job, read_jobs
-from worker.ledger import EXIT_IOERR, Ledger
+from worker.ledger import Ledger
 from worker.ledger_record import LedgerRecord
 from worker.metrics import Metrics, RunLabels
 from worker.progress import ProgressReporter
@@ -39,14 +39,11 @@ from worker.summary import RunStats
 
 log = logging.getLogger("thumbsweep")
 
-EXIT_OK = 0
-EXIT_INCOMPLETE = 1
-
 
 class TooManyDeletesError(ThumbsweepError):
     """The input holds more ids than --max-deletes allows; nothing was sent."""
 
-    exit_code = EXIT_GUARD
+    exit_code = ExitCode.GUARD
 
 
 def new_run_id() -> str:
@@ -71,12 +68,12 @@ class RunResult:
         could not be written (it wins: the ledger or --failed-out is not the whole story);
         129/130/143 signals."""
         if self.output_errors:
-            return EXIT_IOERR
+            return ExitCode.IOERR
         if self.stop_reason is not None:
             return self.stop_exit_code
         if any(self.stats.requests[status] for status in ("failed", "skipped", "invalid")):
-            return EXIT_INCOMPLETE
-        return EXIT_OK
+            return ExitCode.INCOMPLETE
+        return ExitCode.OK
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ from typing import Protocol
 from worker.batching import PersonBatch
 from worker.budget import RetryBudget
 from worker.client import Outcome, encode_body
+from worker.errors import ExitCode
 from worker.guards import FailureBreaker, Guard
-from worker.ledger import EXIT_IOERR
 from worker.ledger_record import LedgerRecord, Status
 from worker.outcome_messages import (
     STILL_LISTED_MESSAGE,
@@ -36,7 +36,6 @@ from worker.throttle import RateLimiter
 
 log = logging.getLogger("thumbsweep")
 
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep, not in the input or the API
 _LOGGED_FAILURES = 5
 _NOT_SENT = Outcome(deleted=False, sent=False)
 
@@ -89,7 +88,7 @@ class SenderPool:
             on_retry=self._on_retry,
         )
         self._senders: list[asyncio.Task[None]] = []
-        recorder.set_failure_callback(lambda reason: self.guard.trip(reason, EXIT_IOERR))
+        recorder.set_failure_callback(lambda reason: self.guard.trip(reason, ExitCode.IOERR))
 
     def _on_retry(self, outcome: Outcome) -> None:
         self._stats.retries += 1
@@ -124,7 +123,7 @@ class SenderPool:
         reason = internal_error_reason(exc)
         if not self.guard.tripped:
             log.error("%s", reason)
-        self.guard.trip(reason, EXIT_INTERNAL)
+        self.guard.trip(reason, ExitCode.INTERNAL)
 
     async def _sender(self, batches: Iterator[PersonBatch]) -> None:
         for batch in batches:

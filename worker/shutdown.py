@@ -26,12 +26,18 @@ from contextlib import contextmanager
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from worker.errors import ExitCode
+
 if TYPE_CHECKING:
     from worker.pipeline import RunResult
 
 log = logging.getLogger("thumbsweep")
 
-SIGNAL_EXIT_CODES = {signal.SIGHUP: 129, signal.SIGINT: 130, signal.SIGTERM: 143}
+SIGNAL_EXIT_CODES = {
+    signal.SIGHUP: ExitCode.SIGHUP,
+    signal.SIGINT: ExitCode.SIGINT,
+    signal.SIGTERM: ExitCode.SIGTERM,
+}
 
 
 class Phase(enum.Enum):
