@@ -7,6 +7,7 @@ import types
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import ClientResponse
 
@@ -50,3 +51,18 @@ async def emulator() -> AsyncIterator[Emulator]:
     """A running emulator that accepts the test credentials."""
     async with Emulator(EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY)) as served:
         yield served
+
+
+@pytest.fixture
+async def slow_emulator() -> AsyncIterator[Emulator]:
+    """An emulator that takes 200 ms per request."""
+    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=200)
+    async with Emulator(config) as served:
+        yield served
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp client session."""
+    async with aiohttp.ClientSession() as client:
+        yield client

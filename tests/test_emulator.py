@@ -117,13 +117,6 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield emu
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp client session."""
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 class ConnectionCounter:
     """Counts the TCP connections an aiohttp client opens and the pooled ones it reuses."""
 

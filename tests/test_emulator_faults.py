@@ -30,13 +30,6 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield emu
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain aiohttp client session."""
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 async def test_keep_ids_answers_success_but_removes_nothing(
     emulator: Emulator, session: aiohttp.ClientSession
 ) -> None:

@@ -9,14 +9,13 @@ import json
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
 from tests.test_signals_crash import finish, ledger_lines, read_ledger, wait_until
-from worker.emulator import Emulator, EmulatorConfig
+from worker.emulator import Emulator
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
@@ -24,14 +23,6 @@ CHILD_ENV = {
     "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
 }
 EX_TEMPFAIL = 75
-
-
-@pytest.fixture
-async def slow_emulator() -> AsyncIterator[Emulator]:
-    """An emulator that takes 200 ms per request."""
-    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=200)
-    async with Emulator(config) as served:
-        yield served
 
 
 async def start(*args: str, stdin_open: bool = False) -> asyncio.subprocess.Process:

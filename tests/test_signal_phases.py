@@ -24,7 +24,7 @@ from tests.test_signals_crash import (
     start_run,
     wait_until,
 )
-from worker.emulator import Emulator, EmulatorConfig
+from worker.emulator import Emulator
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
@@ -67,14 +67,6 @@ def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(crash, "CHILD_ENV", CHILD_ENV)
     return choice
-
-
-@pytest.fixture
-async def slow_emulator() -> AsyncIterator[Emulator]:
-    """An emulator that takes 200 ms per request."""
-    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=200)
-    async with Emulator(config) as served:
-        yield served
 
 
 @pytest.fixture

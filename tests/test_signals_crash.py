@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +38,6 @@ def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     choice: str = request.param
     monkeypatch.setitem(CHILD_ENV, "THUMBSWEEP_EVENT_LOOP", choice)
     return choice
-
-
-@pytest.fixture
-async def slow_emulator() -> AsyncIterator[Emulator]:
-    """An emulator that takes 200 ms per request."""
-    config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=200)
-    async with Emulator(config) as served:
-        yield served
 
 
 async def wait_until(condition: Callable[[], bool], limit: float = 30) -> None:

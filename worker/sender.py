@@ -115,7 +115,7 @@ class SenderPool:
             self.crash(crashed.exceptions[0])
         finally:
             for batch in batches:  # left over when the senders were cancelled or crashed
-                self._record_skipped(batch, 0, None)
+                self._record_unsent(batch)
 
     def crash(self, exc: BaseException) -> None:
         """A bug in thumbsweep: log it (traceback with -v) and stop the run with exit 70."""
@@ -128,7 +128,7 @@ class SenderPool:
     async def _sender(self, batches: Iterator[PersonBatch]) -> None:
         for batch in batches:
             if self.guard.tripped:
-                self._record_skipped(batch, 0, None)
+                self._record_unsent(batch)
             else:
                 await self._send(batch)
 
@@ -170,17 +170,14 @@ class SenderPool:
                 outcome, attempts = await self._policy.retry(outcome, attempt)
             records = self._records(batch, outcome, last_sent, attempts, started)
         except asyncio.CancelledError:
+            message = None  # not in flight: not sent (again), as after any stop
             if in_flight:
                 message = (
                     "interrupted in flight: the run stopped "
                     f"({self.guard.reason or 'cancelled'}); the delete may or may not have been "
                     "applied, so --resume sends these ids again"
                 )
-                self._write(
-                    batch.thumbnail_ids, batch, "skipped", last_sent, sent, started, message
-                )
-            else:
-                self._recorder.record(self._skipped(batch, sent, last_sent, started))
+            self._recorder.record(self._skipped(batch, sent, last_sent, started, message))
             raise
         except Exception as exc:  # a bug while handling this batch: record it, stop the run
             self.crash(exc)
@@ -189,7 +186,7 @@ class SenderPool:
                 "handling this batch; the delete may or may not have been applied, so --resume "
                 "sends these ids again"
             )
-            self._write(batch.thumbnail_ids, batch, "skipped", last_sent, sent, started, message)
+            self._recorder.record(self._skipped(batch, sent, last_sent, started, message))
             return
         for record in records:
             self._recorder.record(record)
@@ -239,27 +236,24 @@ class SenderPool:
         return [self._new(ids, batch, "failed", outcome, attempts, started, message)]
 
     def _skipped(
-        self, batch: PersonBatch, attempts: int, last: Outcome | None, started: float | None
+        self,
+        batch: PersonBatch,
+        attempts: int,
+        last: Outcome | None,
+        started: float | None,
+        message: str | None = None,
     ) -> LedgerRecord:
-        message = f"not sent: the run stopped ({self.guard.reason or 'stopped'})"
-        if last is not None:
-            message = f"stopped before retrying ({self.guard.reason}); last attempt: {last.message}"
+        """A `skipped` record: `message`, or why the batch was not (or not again) sent."""
+        if message is None:
+            message = f"not sent: the run stopped ({self.guard.reason or 'stopped'})"
+            if last is not None:
+                message = (
+                    f"stopped before retrying ({self.guard.reason}); last attempt: {last.message}"
+                )
         return self._new(batch.thumbnail_ids, batch, "skipped", last, attempts, started, message)
 
-    def _record_skipped(self, batch: PersonBatch, attempts: int, last: Outcome | None) -> None:
-        self._recorder.record(self._skipped(batch, attempts, last, None))
-
-    def _write(
-        self,
-        ids: tuple[int, ...],
-        batch: PersonBatch,
-        status: Status,
-        outcome: Outcome | None,
-        attempts: int,
-        started: float,
-        message: str,
-    ) -> None:
-        self._recorder.record(self._new(ids, batch, status, outcome, attempts, started, message))
+    def _record_unsent(self, batch: PersonBatch) -> None:
+        self._recorder.record(self._skipped(batch, 0, None, None))
 
     def _new(
         self,
