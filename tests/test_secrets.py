@@ -20,8 +20,13 @@ ENV = {
 }
 
 
+PRESIGNED = "https://kr.object.ncloudstorage.com/b/1.jpg?X-Amz-Algorithm=AWS4&X-Amz-Signature=beef"
+
+
 def faults(info: RequestInfo) -> Fault | None:
-    """A mix of every kind of trouble, on each person's first attempts."""
+    """A mix of every kind of trouble, on each person's first attempts: errors, drops, delays,
+    a redirect to a presigned URL, a success that keeps ids (its list full of presigned URLs),
+    and an error message quoting a presigned URL."""
     kinds = [
         Fault("status", status=429, retry_after="0"),
         Fault("status", status=502),
@@ -29,6 +34,9 @@ def faults(info: RequestInfo) -> Fault | None:
         Fault("drop_before"),
         Fault("drop_after"),
         Fault("delay", seconds=1.0),
+        Fault("redirect", status=307, location=PRESIGNED),
+        Fault("keep_ids"),
+        Fault("raw", status=500, body=f'{{"code":"500","message":"see {PRESIGNED}"}}'.encode()),
         None,
     ]
     return kinds[info.person_id % len(kinds)] if info.person_request_index == 0 else None
@@ -50,7 +58,7 @@ async def test_no_secret_signature_or_presigned_query_in_any_output(
 ) -> None:
     """Runs with faults, timeouts and a refused key leak nothing, at any verbosity."""
     source = tmp_path / "in.csv"
-    source.write_text(csv_rows(single_id_rows(21)))
+    source.write_text(csv_rows(single_id_rows(30)))
     outputs: list[str] = []
     config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
     async with Emulator(config, fault_plan=faults) as emulator:
@@ -74,7 +82,7 @@ async def test_no_secret_signature_or_presigned_query_in_any_output(
     if verbosity == "-v":
         assert " DEBUG " in everything  # the most verbose logging was really on
     if verbosity != "--dry-run":
-        assert len(signatures) > 21
+        assert len(signatures) > 30
     assert SECRET_KEY not in everything
     for signature in signatures:
         assert signature not in everything
