@@ -294,8 +294,12 @@ class ThumbnailApi:
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
     """The body, or None once it proves longer than MAX_BODY_BYTES (declared or streamed)."""
     declared = response.content_length
-    if declared is not None and declared > MAX_BODY_BYTES:
-        return None
+    if declared is not None:
+        if declared > MAX_BODY_BYTES:
+            return None
+        if "Content-Encoding" not in response.headers:
+            # The usual reply: its length is known and small, and nothing unpacks it larger.
+            return await response.read()
     chunks: list[bytes] = []
     size = 0
     while size <= MAX_BODY_BYTES:
