@@ -30,8 +30,8 @@ from pathlib import Path
 
 from _harness import Finished, run_thumbsweep
 
-from worker.ledger import Ledger
-from worker.ledger_record import LedgerRecord
+from worker.records.ledger import Ledger
+from worker.records.record import LedgerRecord
 
 RSS_TARGET_MB = 300.0
 RSS_GOAL_EXTRA_MB = 50.0

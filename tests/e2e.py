@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from worker.emulator import Emulator
-from worker.ledger import Ledger
-from worker.ledger_record import LedgerRecord
-from worker.pipeline import RunResult, run
+from worker.emulator.app import Emulator
+from worker.records.ledger import Ledger
+from worker.records.record import LedgerRecord
+from worker.run import RunResult, run
 from worker.settings import load_settings
 
 ACCESS_KEY = "e2e-access"

@@ -15,9 +15,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from tests.e2e import read_ledger
-from worker.batching import PersonBatch
-from worker.client import Outcome
-from worker.pipeline import RunResult, run
+from worker.api.client import Outcome
+from worker.input.batching import PersonBatch
+from worker.run import RunResult, run
 from worker.settings import load_settings
 
 Script = Callable[[PersonBatch, int], Awaitable[Outcome]]

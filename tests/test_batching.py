@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from worker.batching import Batcher, PersonBatch
+from worker.input.batching import Batcher, PersonBatch
 
 
 def test_groups_by_person_across_shuffled_input() -> None:

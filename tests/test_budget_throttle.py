@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from worker.budget import RetryBudget
-from worker.guards import FailureBreaker, Guard
-from worker.throttle import RateLimiter
+from worker.sending.budget import RetryBudget
+from worker.sending.guards import FailureBreaker, Guard
+from worker.sending.throttle import RateLimiter
 
 
 class FakeClock:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from worker import __version__
-from worker.emulator import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator, EmulatorConfig
 from worker.errors import LedgerBusyError
-from worker.shutdown import SIGNAL_EXIT_CODES
+from worker.sending.signals import SIGNAL_EXIT_CODES
 
 ACCESS_KEY = "cli-access"
 SECRET_KEY = "cli-secret-must-never-appear-8086"

@@ -14,9 +14,9 @@ from aioresponses import aioresponses
 from pydantic import SecretStr
 from yarl import URL
 
-from worker.batching import PersonBatch
-from worker.client import ThumbnailApi, encode_body, interpret, parse_retry_after, persons_path
-from worker.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Signer, sign
+from worker.api.client import ThumbnailApi, encode_body, interpret, parse_retry_after, persons_path
+from worker.api.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Signer, sign
+from worker.input.batching import PersonBatch
 
 BASE = "https://mi.apigw.ntruss.com"
 PATH = "/api/v1/workspaces/my-workspace/persons/1001/person-thumbnail"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, read_ledger, single_id_rows
-from worker.emulator import Emulator
+from worker.emulator.app import Emulator
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},

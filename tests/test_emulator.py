@@ -21,7 +21,8 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from worker.emulator import Emulator, EmulatorConfig, EmulatorStats, Fault, RequestInfo
+from worker.emulator.app import Emulator, EmulatorConfig, EmulatorStats
+from worker.emulator.faults import Fault, RequestInfo
 
 ACCESS = "test-access-key"
 SECRET = "test-secret-key"
@@ -503,8 +504,8 @@ async def start_cli_emulator(*args: str) -> tuple[asyncio.subprocess.Process, in
     """Run emulate_main in a subprocess with `args`; return it and the port it announced."""
     script = (
         "import argparse, sys\n"
-        "from worker.emulator import emulate_main\n"
-        "from worker.emulator_options import add_emulator_arguments\n"
+        "from worker.emulator.app import emulate_main\n"
+        "from worker.emulator.options import add_emulator_arguments\n"
         "parser = argparse.ArgumentParser()\n"
         "add_emulator_arguments(parser)\n"
         "sys.exit(emulate_main(parser.parse_args(sys.argv[1:])))\n"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
-from worker import pipeline
-from worker.emulator import Emulator, EmulatorConfig
+from worker import run as pipeline
+from worker.emulator.app import Emulator, EmulatorConfig
 from worker.errors import InputError
-from worker.jobs import InvalidRow, Job, read_jobs
+from worker.input.jobs import InvalidRow, Job, read_jobs
 
 
 async def test_shuffled_duplicated_input_sends_exact_requests(

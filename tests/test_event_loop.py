@@ -10,7 +10,7 @@ import uvloop
 
 from worker.cli import main
 from worker.errors import ConfigError
-from worker.event_loop import loop_factory, run_on
+from worker.sending.event_loop import loop_factory, run_on
 
 
 async def _loop_type() -> type[asyncio.AbstractEventLoop]:

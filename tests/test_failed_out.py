@@ -6,7 +6,8 @@ import csv
 from pathlib import Path
 
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep
-from worker.emulator import Emulator, Fault, RequestInfo
+from worker.emulator.app import Emulator
+from worker.emulator.faults import Fault, RequestInfo
 
 
 async def test_failed_out_round_trip_with_permanent_failures(

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep
-from worker.emulator import Emulator, Fault
-from worker.pipeline import TooManyDeletesError
+from worker.emulator.app import Emulator
+from worker.emulator.faults import Fault
+from worker.run import TooManyDeletesError
 
 
 async def test_failure_rate_breaker_stops_and_skips_the_rest(

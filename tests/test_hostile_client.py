@@ -11,8 +11,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from worker.client import Outcome, interpret, parse_retry_after
-from worker.redaction import MAX_MESSAGE_CHARS, clean_message, redact
+from worker.api.client import Outcome, interpret, parse_retry_after
+from worker.api.redaction import MAX_MESSAGE_CHARS, clean_message, redact
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC).timestamp()
 PRESIGNED_QUERY = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=cafef00d"

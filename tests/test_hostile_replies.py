@@ -18,8 +18,9 @@ from aiohttp import web
 
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep
 from tests.test_faults import first_attempt_fails, http_date
-from worker.emulator import Emulator, Fault
-from worker.redaction import MAX_MESSAGE_CHARS
+from worker.api.redaction import MAX_MESSAGE_CHARS
+from worker.emulator.app import Emulator
+from worker.emulator.faults import Fault
 
 ROWS = single_id_rows(3)
 SUCCESS = b'{"code": "0", "message": "success"}'

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from worker.errors import InputError
-from worker.jobs import InputFormat, InvalidRow, Job, detect_format, read_jobs
+from worker.input.jobs import InputFormat, InvalidRow, Job, detect_format, read_jobs
 
 MAX = 2**63 - 1
 HEADER = "workspace,person_id,thumbnail_id\n"

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from worker import jobs as jobs_module
 from worker.errors import InputError
-from worker.jobs import MAX_LINE_BYTES, InputFormat, InvalidRow, Job, read_jobs
+from worker.input import jobs as jobs_module
+from worker.input.jobs import MAX_LINE_BYTES, InputFormat, InvalidRow, Job, read_jobs
 
 MAX_ID = 2**63 - 1
 FUZZ = settings(max_examples=200, derandomize=True, database=None, deadline=None)

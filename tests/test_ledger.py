@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tests.e2e import write_ledger
 from worker.errors import ConfigError
-from worker.ledger import SYNC_EVERY_RECORDS, Ledger
-from worker.ledger_record import (
+from worker.records.ledger import SYNC_EVERY_RECORDS, Ledger
+from worker.records.record import (
     CSV_COLUMNS,
     INVALID_FIELDS,
     REQUEST_FIELDS,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
 from tests.test_signals_crash import finish, ledger_lines, read_ledger, wait_until
-from worker.emulator import Emulator
+from worker.emulator.app import Emulator
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},

@@ -4,6 +4,7 @@ into a fresh venv exactly as the Dockerfile does, and the result runs."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import tomllib
 import venv
@@ -43,8 +44,15 @@ def test_lock_installs_with_require_hashes_and_runs(tmp_path: Path) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert locked.returncode == 0, locked.stderr[-2000:]
+    # What the Dockerfile copies, and nothing else (no build/ or egg-info left by a dev install).
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT / "worker", source / "worker", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     project = subprocess.run(
-        [*pip, "--no-deps", str(ROOT)], capture_output=True, text=True, check=False
+        [*pip, "--no-deps", str(source)], capture_output=True, text=True, check=False
     )
     assert project.returncode == 0, project.stderr[-2000:]
     check = subprocess.run(
@@ -57,3 +65,17 @@ def test_lock_installs_with_require_hashes_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("thumbsweep ")
+    # Every module of the source tree is in the installed package (a sub-package left out of
+    # the packaging would fail here), imported from outside the source tree.
+    modules = sorted(
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for path in (ROOT / "worker").rglob("*.py")
+        if path.name != "__main__.py"  # importing it runs the command
+    )
+    assert "worker.api.client" in modules
+    importer = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    imported = subprocess.run(
+        [str(python), "-c", importer, *modules],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stderr[-2000:]

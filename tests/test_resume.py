@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep, write_ledger
-from worker.emulator import Emulator, Fault, RequestInfo
+from worker.emulator.app import Emulator
+from worker.emulator.faults import Fault, RequestInfo
 from worker.errors import ConfigError
-from worker.ledger_record import LedgerRecord
-from worker.pipeline import run
-from worker.resume import LedgerCorruptError, read_deleted
+from worker.records.record import LedgerRecord
+from worker.records.resume import LedgerCorruptError, read_deleted
+from worker.run import run
 from worker.settings import load_settings
 
 DELETED = LedgerRecord(

@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from worker.client import Outcome
-from worker.guards import Guard
-from worker.retry import RetryPolicy
-from worker.throttle import RateLimiter
+from worker.api.client import Outcome
+from worker.sending.guards import Guard
+from worker.sending.retry import RetryPolicy
+from worker.sending.throttle import RateLimiter
 
 RETRYABLE = Outcome(deleted=False, http_status=503, retryable=True, message="busy")
 FINAL = Outcome(deleted=False, http_status=400, message="bad")

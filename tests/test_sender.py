@@ -12,14 +12,14 @@ import pytest
 
 from tests.e2e import csv_rows, final_states, read_ledger, single_id_rows
 from tests.fake_api import FakeApi, forever, run_with, success
-from worker.batching import PersonBatch
-from worker.client import Outcome
-from worker.ledger import Ledger
-from worker.outcome_messages import STILL_LISTED_MESSAGE
-from worker.recorder import Recorder
-from worker.sender import SenderPool
+from worker.api.client import Outcome
+from worker.input.batching import PersonBatch
+from worker.observe.summary import RunStats
+from worker.records.ledger import Ledger
+from worker.records.recorder import Recorder
+from worker.sending.outcome_messages import STILL_LISTED_MESSAGE
+from worker.sending.pool import SenderPool
 from worker.settings import load_settings
-from worker.summary import RunStats
 
 SECRET_QUERY = "X-Amz-Signature=feedfacecafe"
 

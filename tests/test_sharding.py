@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import csv_rows, sweep
-from worker.batching import Batcher
-from worker.emulator import Emulator
+from worker.emulator.app import Emulator
 from worker.errors import ConfigError
+from worker.input.batching import Batcher
+from worker.input.sharding import Shard
 from worker.settings import load_settings
-from worker.sharding import Shard
 
 
 def test_shards_are_disjoint_and_complete_over_a_shuffled_manifest() -> None:

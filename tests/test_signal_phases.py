@@ -24,7 +24,7 @@ from tests.test_signals_crash import (
     start_run,
     wait_until,
 )
-from worker.emulator import Emulator
+from worker.emulator.app import Emulator
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from worker.signing import (
+from worker.api.signing import (
     ACCESS_KEY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,

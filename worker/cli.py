@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from worker import __version__
-from worker.emulator_options import add_emulator_arguments
+from worker.emulator.options import add_emulator_arguments
 from worker.errors import ExitCode, ThumbsweepError
-from worker.pipes import guarded_output
-from worker.shutdown import SIGNAL_EXIT_CODES, StoppedBySignal
+from worker.observe.pipes import guarded_output
+from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
 
 if TYPE_CHECKING:
-    from worker.pipeline import RunResult
-    from worker.shutdown import RunSignals
+    from worker.run import RunResult
+    from worker.sending.signals import RunSignals
 
 log = logging.getLogger("thumbsweep")
 
@@ -157,7 +157,7 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from worker.shutdown import Phase, StoppedBySignal, run_signals
+    from worker.sending.signals import Phase, StoppedBySignal, run_signals
 
     # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
     # cleanly (worker/shutdown.py), including a read of stdin that never ends.
@@ -170,11 +170,11 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
-    from worker.event_loop import loop_factory, run_on
-    from worker.ledger_lock import LedgerLock, refuse_input_as_ledger
-    from worker.pipeline import run
+    from worker.records.lock import LedgerLock, refuse_input_as_ledger
+    from worker.run import run
+    from worker.sending.event_loop import loop_factory, run_on
+    from worker.sending.signals import Phase
     from worker.settings import load_credentials, load_settings
-    from worker.shutdown import Phase
 
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
     for flag in ("dry_run", "resume"):
@@ -203,7 +203,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
 
 
 def _print_summary(result: RunResult) -> None:
-    from worker.summary import render_summary
+    from worker.observe.summary import render_summary
 
     print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
     if result.stop_reason:
@@ -233,7 +233,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "emulate":
-            from worker.emulator import emulate_main
+            from worker.emulator.app import emulate_main
 
             return emulate_main(args)
         return _run_command(args)

@@ -20,8 +20,8 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
-from worker.event_loop import EventLoopChoice
-from worker.sharding import Shard, shard_from_environment
+from worker.input.sharding import Shard, shard_from_environment
+from worker.sending.event_loop import EventLoopChoice
 
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from worker.errors import ExitCode
 
 if TYPE_CHECKING:
-    from worker.pipeline import RunResult
+    from worker.run import RunResult
 
 log = logging.getLogger("thumbsweep")
 

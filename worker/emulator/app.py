@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from worker.emulator_faults import (
+from worker.emulator.faults import (
     REPLY_KINDS,
     Dropped,
     Fault,

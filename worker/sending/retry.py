@@ -20,8 +20,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from worker.client import Outcome
-from worker.guards import Guard
+from worker.api.client import Outcome
+from worker.sending.guards import Guard
 
 
 class _StopWhenGuardTripped(stop_base):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from worker.sharding import Shard
+from worker.input.sharding import Shard
 
 # Below this many ids a linear scan of the C array is cheaper than a set; above it a set keeps
 # de-duplication O(1) for the rare person listed with thousands of ids.

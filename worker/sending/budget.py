@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 
-from worker.guards import Guard
+from worker.sending.guards import Guard
 
 _POLL_SECONDS = 0.05
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from worker.errors import ConfigError
-from worker.ledger_record import CSV_COLUMNS, unescape_csv_cell
+from worker.records.record import CSV_COLUMNS, unescape_csv_cell
 
 DeletedIds = dict[tuple[str, int], set[int]]
 DeletedRecord = tuple[str, int, list[int]]

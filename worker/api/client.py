@@ -21,9 +21,9 @@ import aiohttp
 from yarl import URL
 
 from worker import __version__
-from worker.batching import PersonBatch
-from worker.redaction import clean_message
-from worker.signing import Signer
+from worker.api.redaction import clean_message
+from worker.api.signing import Signer
+from worker.input.batching import PersonBatch
 
 log = logging.getLogger("thumbsweep")
 

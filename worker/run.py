@@ -19,23 +19,23 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from worker.batching import Batcher, PersonBatch, Plan
-from worker.client import ThumbnailApi, open_session
+from worker.api.client import ThumbnailApi, open_session
+from worker.api.signing import Signer
 from worker.errors import ExitCode, ThumbsweepError
-from worker.failed_out import FailedOut
-from worker.guards import Guard
-from worker.jobs import InvalidRow, Job, read_jobs
-from worker.ledger import Ledger
-from worker.ledger_record import LedgerRecord
-from worker.metrics import Metrics, RunLabels
-from worker.progress import ProgressReporter
-from worker.recorder import Recorder
-from worker.resume import iter_deleted
-from worker.sender import RemoveApi, SenderPool
+from worker.input.batching import Batcher, PersonBatch, Plan
+from worker.input.jobs import InvalidRow, Job, read_jobs
+from worker.observe.metrics import Metrics, RunLabels
+from worker.observe.progress import ProgressReporter
+from worker.observe.summary import RunStats
+from worker.records.failed_out import FailedOut
+from worker.records.ledger import Ledger
+from worker.records.record import LedgerRecord
+from worker.records.recorder import Recorder
+from worker.records.resume import iter_deleted
+from worker.sending.guards import Guard
+from worker.sending.pool import RemoveApi, SenderPool
+from worker.sending.signals import StopSignals, pushing_metrics
 from worker.settings import Settings
-from worker.shutdown import StopSignals, pushing_metrics
-from worker.signing import Signer
-from worker.summary import RunStats
 
 log = logging.getLogger("thumbsweep")
 

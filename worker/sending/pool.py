@@ -16,23 +16,23 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
-from worker.batching import PersonBatch
-from worker.budget import RetryBudget
-from worker.client import Outcome, encode_body
+from worker.api.client import Outcome, encode_body
 from worker.errors import ExitCode
-from worker.guards import FailureBreaker, Guard
-from worker.ledger_record import LedgerRecord, Status
-from worker.outcome_messages import (
+from worker.input.batching import PersonBatch
+from worker.observe.summary import RunStats
+from worker.records.record import LedgerRecord, Status
+from worker.records.recorder import Recorder
+from worker.sending.budget import RetryBudget
+from worker.sending.guards import FailureBreaker, Guard
+from worker.sending.outcome_messages import (
     STILL_LISTED_MESSAGE,
     auth_stop_reason,
     failure_message,
     internal_error_reason,
 )
-from worker.recorder import Recorder
-from worker.retry import RetryPolicy
+from worker.sending.retry import RetryPolicy
+from worker.sending.throttle import RateLimiter
 from worker.settings import Settings
-from worker.summary import RunStats
-from worker.throttle import RateLimiter
 
 log = logging.getLogger("thumbsweep")
 

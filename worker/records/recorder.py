@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from worker.failed_out import FailedOut
-from worker.ledger import Ledger, LedgerWriteError
-from worker.ledger_record import LedgerRecord, json_line, utc_now_iso
-from worker.summary import RunStats
+from worker.observe.summary import RunStats
+from worker.records.failed_out import FailedOut
+from worker.records.ledger import Ledger, LedgerWriteError
+from worker.records.record import LedgerRecord, json_line, utc_now_iso
 
 log = logging.getLogger("thumbsweep")
 

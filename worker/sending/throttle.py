@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from worker.guards import Guard
+from worker.sending.guards import Guard
 
 _MEASURE_STARTS = 64  # recent request starts used to measure the achieved rate
 

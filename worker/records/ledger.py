@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from worker.errors import ConfigError, ExitCode, ThumbsweepError
-from worker.ledger_record import (
+from worker.records.record import (
     CSV_COLUMNS,
     CSV_HEADER,
     LedgerRecord,

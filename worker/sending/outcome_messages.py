@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from worker.client import Outcome
-from worker.redaction import clean_message
+from worker.api.client import Outcome
+from worker.api.redaction import clean_message
 
 # The API's code for "a person must keep a thumbnail" is undocumented, so the refusal is
 # recognised by its wording (a 400 that speaks of the last / at least one thumbnail).

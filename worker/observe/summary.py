@@ -7,7 +7,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
-from worker.ledger_record import STATUSES, LedgerRecord
+from worker.records.record import STATUSES, LedgerRecord
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:

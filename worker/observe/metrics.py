@@ -18,8 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from yarl import URL
 
-from worker.ledger_record import STATUSES
-from worker.summary import RunStats
+from worker.observe.summary import RunStats
+from worker.records.record import STATUSES
 
 log = logging.getLogger("thumbsweep")
 

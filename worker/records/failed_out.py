@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from worker.errors import ConfigError
-from worker.ledger import describe_os_error
+from worker.records.ledger import describe_os_error
 
 HEADER = ("workspace", "person_id", "thumbnail_ids")
 

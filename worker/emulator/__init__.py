@@ -1,0 +1,1 @@
+"""The local Media Intelligence endpoint for tests and demos (`thumbsweep emulate`)."""

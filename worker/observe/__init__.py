@@ -1,0 +1,1 @@
+"""Seeing a run: its counters and summary, progress, metrics, and output streams."""

@@ -1,0 +1,1 @@
+"""Records: the ledger (its lines, the file, its lock), reading it back, and --failed-out."""
