@@ -9,7 +9,7 @@ import pytest
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep
 from worker.emulator.app import Emulator
 from worker.emulator.faults import Fault
-from worker.run import TooManyDeletesError
+from worker.errors import TooManyDeletesError
 
 
 async def test_failure_rate_breaker_stops_and_skips_the_rest(

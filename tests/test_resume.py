@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from tests.e2e import csv_rows, final_states, single_id_rows, sweep, write_ledger
 from worker.emulator.app import Emulator
 from worker.emulator.faults import Fault, RequestInfo
-from worker.errors import ConfigError
+from worker.errors import ConfigError, LedgerCorruptError
 from worker.records.record import LedgerRecord
-from worker.records.resume import LedgerCorruptError, read_deleted
+from worker.records.resume import read_deleted
 from worker.run import run
 from worker.settings import load_settings
 

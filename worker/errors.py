@@ -3,7 +3,9 @@ run with."""
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -39,3 +41,31 @@ class LedgerBusyError(ThumbsweepError):
     """Another run holds the ledger's lock; try again later (EX_TEMPFAIL)."""
 
     exit_code = ExitCode.TEMPFAIL
+
+
+class LedgerCorruptError(ConfigError):
+    """A line in the middle of the ledger cannot be read (for --resume)."""
+
+
+class TooManyDeletesError(ThumbsweepError):
+    """The input holds more ids than --max-deletes allows; nothing was sent."""
+
+    exit_code = ExitCode.GUARD
+
+
+class LedgerWriteError(ThumbsweepError):
+    """The ledger could not be written or flushed; what it holds is complete lines only."""
+
+    exit_code = ExitCode.IOERR
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        self.path = path
+        self.reason = describe_os_error(error)
+        super().__init__(f"cannot write the ledger '{path}': {self.reason}")
+
+
+def describe_os_error(error: OSError) -> str:
+    """Plain words for an OSError, e.g. 'No space left on device (ENOSPC)'."""
+    name = errno.errorcode.get(error.errno or 0)
+    words = error.strerror or type(error).__name__
+    return f"{words} ({name})" if name else words

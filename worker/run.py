@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from worker.api.client import ThumbnailApi, open_session
 from worker.api.signing import Signer
-from worker.errors import ExitCode, ThumbsweepError
+from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
 from worker.observe.metrics import Metrics, RunLabels
@@ -38,12 +38,6 @@ from worker.sending.signals import StopSignals, pushing_metrics
 from worker.settings import Settings
 
 log = logging.getLogger("thumbsweep")
-
-
-class TooManyDeletesError(ThumbsweepError):
-    """The input holds more ids than --max-deletes allows; nothing was sent."""
-
-    exit_code = ExitCode.GUARD
 
 
 def new_run_id() -> str:

@@ -16,8 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from worker.errors import ConfigError
-from worker.records.ledger import describe_os_error
+from worker.errors import ConfigError, describe_os_error
 
 HEADER = ("workspace", "person_id", "thumbnail_ids")
 

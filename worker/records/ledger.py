@@ -10,7 +10,6 @@ raised as `LedgerWriteError`. What a line holds is `worker.ledger_record`'s busi
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import time
@@ -18,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
-from worker.errors import ConfigError, ExitCode, ThumbsweepError
+from worker.errors import ConfigError, LedgerWriteError
 from worker.records.record import (
     CSV_COLUMNS,
     CSV_HEADER,
@@ -32,24 +31,6 @@ SYNC_EVERY_SECONDS = 1.0
 SYNC_EVERY_RECORDS = 1000
 
 log = logging.getLogger("thumbsweep")
-
-
-class LedgerWriteError(ThumbsweepError):
-    """The ledger could not be written or flushed; what it holds is complete lines only."""
-
-    exit_code = ExitCode.IOERR
-
-    def __init__(self, path: Path, error: OSError) -> None:
-        self.path = path
-        self.reason = describe_os_error(error)
-        super().__init__(f"cannot write the ledger '{path}': {self.reason}")
-
-
-def describe_os_error(error: OSError) -> str:
-    """Plain words for an OSError, e.g. 'No space left on device (ENOSPC)'."""
-    name = errno.errorcode.get(error.errno or 0)
-    words = error.strerror or type(error).__name__
-    return f"{words} ({name})" if name else words
 
 
 def torn_tail_start(handle: BinaryIO, size: int) -> int:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, LedgerCorruptError
 from worker.records.record import CSV_COLUMNS, unescape_csv_cell
 
 DeletedIds = dict[tuple[str, int], set[int]]
@@ -29,10 +29,6 @@ _WORKSPACE = CSV_COLUMNS.index("workspace")
 _PERSON_ID = CSV_COLUMNS.index("person_id")
 _THUMBNAIL_IDS = CSV_COLUMNS.index("thumbnail_ids")
 _BLANK = b" \t\r\n"
-
-
-class LedgerCorruptError(ConfigError):
-    """A line in the middle of the ledger cannot be read."""
 
 
 def _corrupt(path: Path, line: int, why: str) -> LedgerCorruptError:
