@@ -12,7 +12,8 @@ import pytest
 from aiohttp import ClientResponse
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 
 # aioresponses 0.7.9 builds ClientResponse without the `stream_writer` argument that aiohttp 3.14
 # made required (https://github.com/pnuckowski/aioresponses/issues/289). aiohttp only reads

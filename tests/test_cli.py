@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from worker import __version__
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.errors import LedgerBusyError
 from worker.sending.signals import SIGNAL_EXIT_CODES
 

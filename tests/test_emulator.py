@@ -21,8 +21,10 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from worker.emulator.app import Emulator, EmulatorConfig, EmulatorStats
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
+from worker.emulator.state import EmulatorStats
 
 ACCESS = "test-access-key"
 SECRET = "test-secret-key"
@@ -504,7 +506,7 @@ async def start_cli_emulator(*args: str) -> tuple[asyncio.subprocess.Process, in
     """Run emulate_main in a subprocess with `args`; return it and the port it announced."""
     script = (
         "import argparse, sys\n"
-        "from worker.emulator.app import emulate_main\n"
+        "from worker.emulator.serve import emulate_main\n"
         "from worker.emulator.options import add_emulator_arguments\n"
         "parser = argparse.ArgumentParser()\n"
         "add_emulator_arguments(parser)\n"

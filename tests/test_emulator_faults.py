@@ -20,7 +20,8 @@ from tests.test_emulator import (
     stop_cli_emulator,
     thumbs_path,
 )
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault
 
 

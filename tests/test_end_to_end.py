@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
 from worker import run as pipeline
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.errors import InputError
 from worker.input.jobs import InvalidRow, Job, read_jobs
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows, sweep
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, FaultPlan, RequestInfo
 
 ROWS = single_id_rows(10)

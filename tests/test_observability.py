@@ -13,7 +13,8 @@ from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
 
 ENV = {

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
 
 ENV = {

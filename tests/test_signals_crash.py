@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
-from worker.emulator.app import Emulator, EmulatorConfig
+from worker.emulator.app import Emulator
+from worker.emulator.config import EmulatorConfig
 
 CHILD_ENV = {
     **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},

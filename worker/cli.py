@@ -233,7 +233,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "emulate":
-            from worker.emulator.app import emulate_main
+            from worker.emulator.serve import emulate_main
 
             return emulate_main(args)
         return _run_command(args)

@@ -1,4 +1,5 @@
-"""The emulator's faults and error replies: what a fault plan may ask for, and how it is served.
+"""The emulator's faults: what a fault plan may ask for, how each is served, and the faults
+drawn at random from the configured rates.
 
 A fault plan (`FaultPlan`) sees each authenticated, well-formed API request (`RequestInfo`) and
 may answer it with a `Fault`: an error status in a documented or proxy shape, a dropped or
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -17,19 +19,14 @@ from typing import Literal
 
 from aiohttp import web
 
-_GATEWAY_ERRORS = {
-    401: ("200", "Authentication Failed"),
-    404: ("300", "Not Found Exception"),
-    429: ("410", "Throttle Limited"),  # what injected 429 faults send
-    500: ("900", "Unexpected Error"),
-    503: ("500", "Endpoint Error"),
-    504: ("510", "Endpoint Timeout"),
-}
-_PROXY_PAGE = (
-    "<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
+from worker.emulator.config import EmulatorConfig
+from worker.emulator.responses import GATEWAY_ERRORS, gateway_error, proxy_page
+
+__all__ = [
+    "REPLY_KINDS", "Dropped", "Fault", "FaultKind", "FaultPlan", "RequestInfo", "drop",
+    "faulted", "random_fault",
+]  # fmt: skip
+
 _CHUNK = b" " * 65536  # padding streamed by "huge_body" and "endless_body" (JSON whitespace)
 
 FaultKind = Literal[
@@ -96,18 +93,6 @@ FaultPlan = Callable[[RequestInfo], Fault | None]
 REPLY_KINDS = frozenset({"status", "drop_before", "raw", "redirect", "huge_body", "endless_body"})
 
 
-def gateway_error(status: int, details: str, headers: dict[str, str] | None = None) -> web.Response:
-    """An API Gateway error body: {"error": {"errorCode", "message", "details"}}."""
-    code, message = _GATEWAY_ERRORS[status]
-    body = {"error": {"errorCode": code, "message": message, "details": details}}
-    return web.json_response(body, status=status, headers=headers)
-
-
-def service_error(status: int, code: str, message: str) -> web.Response:
-    """A Media Intelligence error body: {"code", "message"}."""
-    return web.json_response({"code": code, "message": message}, status=status)
-
-
 class Dropped(web.Response):
     """Returned after the transport is closed; aiohttp's write then fails quietly."""
 
@@ -128,13 +113,10 @@ def _status_reply(fault: Fault) -> web.Response:
     """An error status in the shape the fault asks for (or its status implies)."""
     headers = fault.reply_headers
     shape = fault.shape or ("text" if fault.status == 502 else "gateway")
-    if shape == "gateway" and fault.status in _GATEWAY_ERRORS:
+    if shape == "gateway" and fault.status in GATEWAY_ERRORS:
         return gateway_error(fault.status, "injected fault", headers)
     if shape == "text":
-        page = _PROXY_PAGE.format(status=fault.status)
-        return web.Response(
-            status=fault.status, text=page, content_type="text/html", headers=headers
-        )
+        return proxy_page(fault.status, headers)
     body = {"code": str(fault.status), "message": HTTPStatus(fault.status).phrase + "."}
     return web.json_response(body, status=fault.status, headers=headers)
 
@@ -173,3 +155,21 @@ async def faulted(request: web.Request, fault: Fault) -> web.StreamResponse:
     if fault.kind in ("huge_body", "endless_body"):
         return await _streamed(request, fault)
     return drop(request)
+
+
+def random_fault(rng: random.Random, config: EmulatorConfig) -> Fault | None:
+    """A fault drawn with the configured rates (one roll, so they add up), or None."""
+    roll = rng.random()
+    if roll < config.drop_rate:
+        # half before the removal is applied, half after: with a second roll
+        return Fault("drop_before" if rng.random() < 0.5 else "drop_after")
+    if roll < config.drop_rate + config.fault_429_rate:
+        return Fault("status", 429, retry_after=config.retry_after)
+    if roll < config.drop_rate + config.fault_429_rate + config.fault_5xx_rate:
+        return Fault("status", 503)
+    keep_below = (
+        config.drop_rate + config.fault_429_rate + config.fault_5xx_rate + config.fault_keep_rate
+    )
+    if roll < keep_below:
+        return Fault("keep_ids")
+    return None
