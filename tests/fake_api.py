@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from tests.e2e import read_ledger
-from worker.api.client import Outcome
+from worker.api.outcome import Outcome
 from worker.input.batching import PersonBatch
 from worker.run import RunResult, run
 from worker.settings import load_settings

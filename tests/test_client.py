@@ -14,7 +14,8 @@ from aioresponses import aioresponses
 from pydantic import SecretStr
 from yarl import URL
 
-from worker.api.client import ThumbnailApi, encode_body, interpret, parse_retry_after, persons_path
+from worker.api.client import ThumbnailApi, encode_body, persons_path
+from worker.api.replies import interpret, parse_retry_after
 from worker.api.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, Signer, sign
 from worker.input.batching import PersonBatch
 

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from worker.api.client import Outcome, interpret, parse_retry_after
+from worker.api.outcome import Outcome
 from worker.api.redaction import MAX_MESSAGE_CHARS, clean_message, redact
+from worker.api.replies import interpret, parse_retry_after
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC).timestamp()
 PRESIGNED_QUERY = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=cafef00d"

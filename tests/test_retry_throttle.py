@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from worker.api.client import Outcome
+from worker.api.outcome import Outcome
 from worker.sending.guards import Guard
 from worker.sending.retry import RetryPolicy
 from worker.sending.throttle import RateLimiter

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e import csv_rows, final_states, read_ledger, single_id_rows
 from tests.fake_api import FakeApi, forever, run_with, success
-from worker.api.client import Outcome
+from worker.api.outcome import Outcome
 from worker.input.batching import PersonBatch
 from worker.observe.summary import RunStats
 from worker.records.ledger import Ledger

@@ -20,15 +20,14 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.input.formats import DELIMITERS, InputFormat
 from worker.input.sharding import Shard, shard_from_environment
 from worker.sending.event_loop import EventLoopChoice
 
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
-DELIMITER_NAMES = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t"}
 
-InputFormat = Literal["auto", "csv", "jsonl"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -88,7 +87,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_delimiter(cls, value: str) -> str:
         try:
-            return DELIMITER_NAMES[value]
+            return DELIMITERS[value]
         except KeyError:
             raise ValueError("must be ',', ';' or tab") from None
 

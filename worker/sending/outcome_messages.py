@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from worker.api.client import Outcome
+from worker.api.outcome import Outcome
 from worker.api.redaction import clean_message
 
 # The API's code for "a person must keep a thumbnail" is undocumented, so the refusal is

@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
-from worker.api.client import Outcome, encode_body
+from worker.api.client import encode_body
+from worker.api.outcome import Outcome
 from worker.errors import ExitCode
 from worker.input.batching import PersonBatch
 from worker.observe.summary import RunStats

@@ -20,7 +20,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from worker.api.client import Outcome
+from worker.api.outcome import Outcome
 from worker.sending.guards import Guard
 
 
