@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from worker import __version__
+from worker.clock import LOG_TIME_FORMAT
 from worker.emulator.options import add_emulator_arguments
 from worker.errors import ExitCode, ThumbsweepError
 from worker.observe.pipes import guarded_output
@@ -129,7 +130,7 @@ class _JsonLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self.formatTime(record, LOG_TIME_FORMAT),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -147,9 +148,7 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
         handler.setFormatter(_JsonLogFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s thumbsweep %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"
-            )
+            logging.Formatter("%(asctime)s thumbsweep %(levelname)s %(message)s", LOG_TIME_FORMAT)
         )
     logging.basicConfig(level=levels[index], handlers=[handler], force=True)
     # aiohttp's own loggers would print request URLs; keep them quiet unless debugging.

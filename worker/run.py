@@ -14,13 +14,13 @@ import logging
 import secrets
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
 from worker.api.client import ThumbnailApi, open_session
 from worker.api.signing import Signer
+from worker.clock import run_id_stamp
 from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
@@ -42,7 +42,7 @@ log = logging.getLogger("thumbsweep")
 
 def new_run_id() -> str:
     """A sortable, unique id for one run, e.g. 20261124T140102Z-3f9a2c."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{run_id_stamp()}-{secrets.token_hex(3)}"
 
 
 @dataclass
