@@ -159,6 +159,7 @@ def _run_command(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
+    from worker.run_setup import RunSetup
     from worker.sending.event_loop import loop_factory, run_on
     from worker.sending.signals import Phase
     from worker.settings import load_credentials, load_settings
@@ -169,7 +170,8 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     credentials = None if settings.dry_run else load_credentials().require()
     loop_name, new_loop = loop_factory(settings.event_loop)
-    ledger = settings.output_path(settings.ledger)
+    setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
+    ledger = setup.outputs.ledger
     refuse_input_as_ledger(args.input, ledger)
     # Locked before the input is read, so a second run gives up at once, and until the summary
     # is printed, so the lock covers everything the run writes.
@@ -177,7 +179,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
         if args.input == "-" and sys.stdin.isatty():
             print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
         log.debug("event loop: %s", loop_name)
-        result = run_on(new_loop, run(settings, args.input, credentials))
+        result = run_on(new_loop, run(setup, args.input, credentials))
         signals.enter(Phase.SUMMARY)
         _print_summary(result)
         held = signals.held_stop()

@@ -121,11 +121,6 @@ class Settings(BaseSettings):
         """The parsed --shard, if any."""
         return None if self.shard is None else Shard.parse(self.shard)
 
-    def output_path(self, path: Path) -> Path:
-        """Where an output file goes: with --shard, each shard gets its own file."""
-        shard = self.shard_spec
-        return path if shard is None else shard.ledger_path(path)
-
     @field_validator("delimiter")
     @classmethod
     def _known_delimiter(cls, value: str) -> str:
