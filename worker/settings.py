@@ -33,7 +33,12 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Settings(BaseSettings):
-    """Every option of `thumbsweep run`; each is also THUMBSWEEP_<NAME> and a TOML key."""
+    """Every option of `thumbsweep run`; each is also THUMBSWEEP_<NAME> and a TOML key.
+
+    The one source of the options: the CLI makes a flag of each field (`--max-attempts` for
+    `max_attempts`) with its description and default as help; config/thumbsweep.toml and the
+    README's table are checked against the fields (tests/test_documented_options.py).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="THUMBSWEEP_",
