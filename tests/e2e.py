@@ -14,6 +14,7 @@ from worker.emulator.app import Emulator
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
 from worker.run import RunResult, run
+from worker.run_setup import RunSetup
 from worker.settings import load_settings
 
 ACCESS_KEY = "e2e-access"
@@ -37,7 +38,9 @@ async def sweep(
         },
         None,
     )
-    result = await run(settings, str(source), (ACCESS_KEY, SecretStr(SECRET_KEY)))
+    result = await run(
+        RunSetup.from_settings(settings), str(source), (ACCESS_KEY, SecretStr(SECRET_KEY))
+    )
     records = (
         [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
     )

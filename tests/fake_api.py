@@ -18,6 +18,7 @@ from tests.e2e import read_ledger
 from worker.api.outcome import Outcome
 from worker.input.batching import PersonBatch
 from worker.run import RunResult, run
+from worker.run_setup import RunSetup
 from worker.settings import load_settings
 
 Script = Callable[[PersonBatch, int], Awaitable[Outcome]]
@@ -62,7 +63,9 @@ async def run_with(
     settings = load_settings(
         {"ledger": ledger, "backoff_initial": 0.0, "backoff_max": 0.0, **overrides}, None
     )
-    result = await run(settings, str(source), (("fake", SecretStr("fake"))), api=api)
+    result = await run(
+        RunSetup.from_settings(settings), str(source), (("fake", SecretStr("fake"))), api=api
+    )
     return result, read_ledger(ledger)
 
 

@@ -18,6 +18,7 @@ from worker.errors import ConfigError, LedgerCorruptError
 from worker.records.record import LedgerRecord
 from worker.records.resume import read_deleted
 from worker.run import run
+from worker.run_setup import RunSetup
 from worker.settings import load_settings
 
 DELETED = LedgerRecord(
@@ -184,7 +185,7 @@ def test_resume_streams_the_ledger_instead_of_loading_it(tmp_path: Path) -> None
     settings = load_settings({"ledger": ledger, "resume": True, "dry_run": True}, None)
     tracemalloc.start()
     try:
-        result = asyncio.run(run(settings, str(source), None))
+        result = asyncio.run(run(RunSetup.from_settings(settings), str(source), None))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

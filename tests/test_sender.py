@@ -17,6 +17,7 @@ from worker.input.batching import PersonBatch
 from worker.observe.summary import RunStats
 from worker.records.ledger import Ledger
 from worker.records.recorder import Recorder
+from worker.run_setup import RunSetup
 from worker.sending.outcome_messages import STILL_LISTED_MESSAGE
 from worker.sending.pool import SenderPool
 from worker.settings import load_settings
@@ -122,7 +123,9 @@ def _pool(tmp_path: Path, api: FakeApi, **overrides: object) -> tuple[SenderPool
     ledger = Ledger(settings.ledger)
     ledger.open()
     recorder = Recorder(ledger, RunStats())
-    return SenderPool(settings, api, recorder, RunStats(), "run-1"), recorder
+    return SenderPool(
+        RunSetup.from_settings(settings).sender, api, recorder, RunStats(), "run-1"
+    ), recorder
 
 
 async def _in_flight(batch: PersonBatch, call: int) -> Outcome:

@@ -7,15 +7,18 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from worker import __version__
+from worker.clock import LOG_TIME_FORMAT
 from worker.emulator.options import add_emulator_arguments
 from worker.errors import ExitCode, ThumbsweepError
 from worker.observe.pipes import guarded_output
 from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
+from worker.settings import Settings, default_text
 
 if TYPE_CHECKING:
     from worker.run import RunResult
@@ -23,44 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("thumbsweep")
 
-# (flag, settings field, type, help); every one is also THUMBSWEEP_<FIELD> and a TOML key.
-_RUN_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
-    ("--format", "format", str, "input format: auto, csv or jsonl (default: auto)"),
-    ("--delimiter", "delimiter", str, "CSV delimiter: ',' ';' or tab (default: ',')"),
-    ("--ledger", "ledger", Path, "results ledger; .csv gives CSV, else JSON Lines; appended to; "
-     "locked for the run through LEDGER.lock (default: thumbsweep-ledger.jsonl)"),
-    ("--base-url", "base_url", str, "API base URL (default: https://mi.apigw.ntruss.com)"),
-    ("--concurrency", "concurrency", int, "most requests in flight at once (default: 8)"),
-    ("--rate", "rate", float, "most requests started per second, 0 = no limit (default: 0)"),
-    ("--max-ids-per-request", "max_ids_per_request", int, "ids per request (default: 100)"),
-    ("--max-attempts", "max_attempts", int, "attempts per request, first included (default: 6)"),
-    ("--timeout", "timeout", float, "seconds for one attempt (default: 30)"),
-    ("--backoff-initial", "backoff_initial", float, "first backoff window, s (default: 0.5)"),
-    ("--backoff-max", "backoff_max", float, "largest backoff window, s (default: 30)"),
-    ("--retry-after-max", "retry_after_max", float, "cap on a Retry-After, s (default: 60)"),
-    ("--drain-timeout", "drain_timeout", float, "on SIGTERM/SIGINT/SIGHUP, seconds to let "
-     "requests in flight finish (default: 10)"),
-    ("--breaker-min-batches", "breaker_min_batches", int, "finished batches before the "
-     "failure-rate breaker may trip (default: 100)"),
-    ("--max-failure-rate", "max_failure_rate", float, "stop (exit 3) when more than this share "
-     "of finished batches failed (default: 0.5)"),
-    ("--max-deletes", "max_deletes", int, "refuse (exit 3) an input with more unique ids "
-     "(default: no limit)"),
-    ("--shard", "shard", str, "I/N: only the persons whose stable hash mod N is I; the shard "
-     "writes its own ledger, NAME.shard-I-of-N.EXT (default: all)"),
-    ("--progress-interval", "progress_interval", float, "seconds between JSON progress lines "
-     "when stderr is not a terminal; 0 = none (default: 10)"),
-    ("--log-format", "log_format", str, "text or json, for all logs (default: text)"),
-    ("--metrics-file", "metrics_file", Path, "Prometheus textfile, rewritten atomically while "
-     "running and at exit (default: none)"),
-    ("--pushgateway", "pushgateway", str, "Prometheus Pushgateway URL to push to at the end "
-     "(default: none)"),
-    ("--failed-out", "failed_out", Path, "write every id that did not end deleted as a CSV in "
-     "the input format, ready to feed back (default: none)"),
-    ("--event-loop", "event_loop", str, "auto, asyncio or uvloop; auto takes uvloop when the "
-     "uvloop extra is installed (default: auto)"),
-)  # fmt: skip
-
+# Settings that are no flag of their own: -v and -q move the log level.
+_NOT_FLAGS = frozenset({"log_level"})
 
 # The exit codes of `thumbsweep run`, shown by `run --help`; README's table says the same
 # (tests/test_cli.py compares them).
@@ -83,6 +50,37 @@ def _exit_code_epilog() -> str:
     return "exit codes:\n" + "\n".join(lines)
 
 
+def _add_settings_flags(run: argparse.ArgumentParser) -> None:
+    """One flag per setting, in the model's order: `--max-ids-per-request` for
+    `max_ids_per_request`, typed from its annotation, helped by its description and default."""
+    for name, field in Settings.model_fields.items():
+        if name in _NOT_FLAGS:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if field.annotation is bool:
+            run.add_argument(flag, dest=name, action="store_true", help=field.description)
+            continue
+        shown = default_text(name)
+        if not any(char.isalnum() for char in shown):
+            shown = f"'{shown}'"  # a bare "," would be lost in the sentence
+        text = f"{field.description} (default: {shown})"
+        run.add_argument(flag, dest=name, type=_flag_type(field.annotation), help=text)
+
+
+def _flag_type(annotation: Any) -> Callable[[str], Any]:
+    """How argparse converts a flag's text: the field's type without None; str for a Literal
+    (pydantic checks the choice and says what is allowed)."""
+    kinds = [annotation]
+    if get_origin(annotation) in (Union, UnionType):
+        kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+    if len(kinds) == 1 and get_origin(kinds[0]) is Literal:
+        return str
+    if len(kinds) == 1 and kinds[0] in (str, int, float, Path):
+        converter: Callable[[str], Any] = kinds[0]
+        return converter
+    raise TypeError(f"no command-line type for a setting annotated {annotation!r}")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thumbsweep",
@@ -100,16 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     run.add_argument("input", nargs="?", default="-", help="input file, or - for stdin")
-    for flag, dest, kind, text in _RUN_OPTIONS:
-        run.add_argument(flag, dest=dest, type=kind, help=text)
-    run.add_argument(
-        "--dry-run", dest="dry_run", action="store_true",
-        help="validate, batch and write dry_run records; send nothing; needs no credentials",
-    )  # fmt: skip
-    run.add_argument(
-        "--resume", dest="resume", action="store_true",
-        help="skip the ids the ledger already records as deleted; append to it",
-    )  # fmt: skip
+    _add_settings_flags(run)
     run.add_argument("--config", type=Path, help="TOML settings file "
                      "(default: config/thumbsweep.toml if present)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
@@ -129,7 +118,7 @@ class _JsonLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self.formatTime(record, LOG_TIME_FORMAT),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -147,9 +136,7 @@ def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) ->
         handler.setFormatter(_JsonLogFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s thumbsweep %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"
-            )
+            logging.Formatter("%(asctime)s thumbsweep %(levelname)s %(message)s", LOG_TIME_FORMAT)
         )
     logging.basicConfig(level=levels[index], handlers=[handler], force=True)
     # aiohttp's own loggers would print request URLs; keep them quiet unless debugging.
@@ -172,19 +159,19 @@ def _run_command(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
+    from worker.run_setup import RunSetup
     from worker.sending.event_loop import loop_factory, run_on
     from worker.sending.signals import Phase
     from worker.settings import load_credentials, load_settings
 
-    overrides = {dest: getattr(args, dest) for _, dest, _, _ in _RUN_OPTIONS if hasattr(args, dest)}
-    for flag in ("dry_run", "resume"):
-        if getattr(args, flag, False):
-            overrides[flag] = True
+    # Flags not given are absent (SUPPRESS), so env, .env and TOML decide them.
+    overrides = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     credentials = None if settings.dry_run else load_credentials().require()
     loop_name, new_loop = loop_factory(settings.event_loop)
-    ledger = settings.output_path(settings.ledger)
+    setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
+    ledger = setup.outputs.ledger
     refuse_input_as_ledger(args.input, ledger)
     # Locked before the input is read, so a second run gives up at once, and until the summary
     # is printed, so the lock covers everything the run writes.
@@ -192,7 +179,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
         if args.input == "-" and sys.stdin.isatty():
             print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
         log.debug("event loop: %s", loop_name)
-        result = run_on(new_loop, run(settings, args.input, credentials))
+        result = run_on(new_loop, run(setup, args.input, credentials))
         signals.enter(Phase.SUMMARY)
         _print_summary(result)
         held = signals.held_stop()

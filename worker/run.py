@@ -14,13 +14,13 @@ import logging
 import secrets
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
 from worker.api.client import ThumbnailApi, open_session
 from worker.api.signing import Signer
+from worker.clock import run_id_stamp
 from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
@@ -32,6 +32,7 @@ from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
 from worker.records.recorder import Recorder
 from worker.records.resume import iter_deleted
+from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.pool import RemoveApi, SenderPool
 from worker.sending.signals import StopSignals, pushing_metrics
@@ -42,7 +43,7 @@ log = logging.getLogger("thumbsweep")
 
 def new_run_id() -> str:
     """A sortable, unique id for one run, e.g. 20261124T140102Z-3f9a2c."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    return f"{run_id_stamp()}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -87,14 +88,15 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidRow]]:
+def _read_input(source: str, setup: RunSetup) -> tuple[Batcher, list[InvalidRow]]:
     """The input's batches and invalid rows; with --resume, less what the ledger says is done.
 
     The whole input goes into the batcher first; then the ledger streams past, each deleted
     record dropping its ids from the batcher, so resuming holds nothing of the ledger itself.
     """
     with _cyclic_gc_paused():
-        batcher = Batcher(settings.shard_spec)
+        settings = setup.settings
+        batcher = Batcher(setup.shard)
         invalid: list[InvalidRow] = []
         for item in read_jobs(source, settings.format, settings.delimiter):
             if isinstance(item, Job):
@@ -102,7 +104,7 @@ def _read_input(source: str, settings: Settings) -> tuple[Batcher, list[InvalidR
             else:
                 invalid.append(item)
         if settings.resume:
-            for workspace, person_id, ids in iter_deleted(settings.output_path(settings.ledger)):
+            for workspace, person_id, ids in iter_deleted(setup.outputs.ledger):
                 batcher.drop_deleted(workspace, person_id, ids)
     return batcher, invalid
 
@@ -132,7 +134,7 @@ def _check_max_deletes(plan: Plan, settings: Settings) -> None:
 
 
 async def run(
-    settings: Settings,
+    setup: RunSetup,
     source: str,
     credentials: tuple[str, SecretStr] | None,
     api: RemoveApi | None = None,
@@ -144,25 +146,24 @@ async def run(
     `api` replaces the real HTTP client (tests drive the senders through it); without it the
     credentials are required unless this is a dry run.
     """
+    settings, outputs = setup.settings, setup.outputs
     run_id = new_run_id()
     stats = RunStats()
-    batcher, invalid = _read_input(source, settings)
+    batcher, invalid = _read_input(source, setup)
     plan = batcher.plan(settings.max_ids_per_request)
     _log_plan(plan, len(invalid), settings)
     _check_max_deletes(plan, settings)
-    ledger = Ledger(settings.output_path(settings.ledger))
+    ledger = Ledger(outputs.ledger)
     ledger.open()
     stats.ledger_path = str(ledger.path)
     stats.ids_total = plan.unique_ids
     metrics = Metrics(
         stats,
         RunLabels(run_id, settings.shard or ""),
-        None if settings.metrics_file is None else str(settings.output_path(settings.metrics_file)),
+        None if outputs.metrics_file is None else str(outputs.metrics_file),
         settings.pushgateway,
     )
-    failed_out = None
-    if settings.failed_out is not None and not settings.dry_run:
-        failed_out = FailedOut(settings.output_path(settings.failed_out))
+    failed_out = None if outputs.failed_out is None else FailedOut(outputs.failed_out)
     recorder = Recorder(ledger, stats, failed_out)
     stop: tuple[str | None, int] = (None, 0)
     try:
@@ -180,9 +181,7 @@ async def run(
             reporter = ProgressReporter(
                 run_id, stats, settings.progress_interval, metrics.write_textfile
             )
-            guard = await _send(
-                settings, credentials, api, batches, recorder, stats, run_id, reporter
-            )
+            guard = await _send(setup, credentials, api, batches, recorder, stats, run_id, reporter)
             stop = (guard.reason, guard.exit_code)
     finally:
         stats.finish()
@@ -199,7 +198,7 @@ async def run(
 
 
 async def _send(
-    settings: Settings,
+    setup: RunSetup,
     credentials: tuple[str, SecretStr] | None,
     api: RemoveApi | None,
     batches: Iterator[PersonBatch],
@@ -212,15 +211,16 @@ async def _send(
         if api is None:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            session = await resources.enter_async_context(open_session(settings.concurrency))
+            settings = setup.settings
+            session = await resources.enter_async_context(open_session(setup.sender.concurrency))
             api = ThumbnailApi(session, settings.base_url, Signer(*credentials), settings.timeout)
-        pool = SenderPool(settings, api, recorder, stats, run_id)
+        pool = SenderPool(setup.sender, api, recorder, stats, run_id)
         stats.start_sending()
         reporter.start()
         try:
             async with asyncio.TaskGroup() as tasks:
                 progress = tasks.create_task(_guarded(reporter.run(), pool), name="progress")
-                with StopSignals(pool.stop, pool.cancel_in_flight, settings.drain_timeout):
+                with StopSignals(pool.stop, pool.cancel_in_flight, setup.sender.drain_timeout):
                     await pool.send_all(batches)
                 progress.cancel()
         finally:

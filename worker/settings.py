@@ -32,7 +32,12 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class Settings(BaseSettings):
-    """Every option of `thumbsweep run`; each is also THUMBSWEEP_<NAME> and a TOML key."""
+    """Every option of `thumbsweep run`; each is also THUMBSWEEP_<NAME> and a TOML key.
+
+    The one source of the options: the CLI makes a flag of each field (`--max-attempts` for
+    `max_attempts`) with its description and default as help; config/thumbsweep.toml and the
+    README's table are checked against the fields (tests/test_documented_options.py).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="THUMBSWEEP_",
@@ -41,32 +46,74 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    format: InputFormat = "auto"
-    delimiter: str = ","
-    ledger: Path = Path("thumbsweep-ledger.jsonl")
-    base_url: str = "https://mi.apigw.ntruss.com"
-    concurrency: int = Field(8, ge=1, le=1024)
-    rate: float = Field(0.0, ge=0)
-    max_ids_per_request: int = Field(100, ge=1, le=10_000)
-    max_attempts: int = Field(6, ge=1, le=100)
-    timeout: float = Field(30.0, gt=0)
-    dry_run: bool = False
-    log_level: LogLevel = "INFO"
-    backoff_initial: float = Field(0.5, ge=0)
-    backoff_max: float = Field(30.0, ge=0)
-    retry_after_max: float = Field(60.0, ge=0)
-    resume: bool = False
-    drain_timeout: float = Field(10.0, ge=0, le=600)
-    breaker_min_batches: int = Field(100, ge=1)
-    max_failure_rate: float = Field(0.5, ge=0, le=1)
-    max_deletes: int | None = Field(None, ge=0)
-    shard: str | None = Field(default_factory=shard_from_environment, validate_default=True)
-    failed_out: Path | None = None
-    progress_interval: float = Field(10.0, ge=0)
-    log_format: Literal["text", "json"] = "text"
-    metrics_file: Path | None = None
-    pushgateway: str | None = None
-    event_loop: EventLoopChoice = "auto"
+    # The order here is the order of `thumbsweep run --help`.
+    format: InputFormat = Field("auto", description="input format: auto, csv or jsonl")
+    delimiter: str = Field(",", description="CSV delimiter: ',' ';' or tab")
+    ledger: Path = Field(
+        Path("thumbsweep-ledger.jsonl"),
+        description="results ledger; .csv gives CSV, else JSON Lines; appended to; locked for "
+        "the run through LEDGER.lock",
+    )
+    base_url: str = Field("https://mi.apigw.ntruss.com", description="API base URL")
+    concurrency: int = Field(8, ge=1, le=1024, description="most requests in flight at once")
+    rate: float = Field(0.0, ge=0, description="most requests started per second, 0 = no limit")
+    max_ids_per_request: int = Field(100, ge=1, le=10_000, description="ids per request")
+    max_attempts: int = Field(6, ge=1, le=100, description="attempts per request, first included")
+    timeout: float = Field(30.0, gt=0, description="seconds for one attempt")
+    backoff_initial: float = Field(0.5, ge=0, description="first backoff window, s")
+    backoff_max: float = Field(30.0, ge=0, description="largest backoff window, s")
+    retry_after_max: float = Field(60.0, ge=0, description="cap on a Retry-After, s")
+    drain_timeout: float = Field(
+        10.0, ge=0, le=600,
+        description="on SIGTERM/SIGINT/SIGHUP, seconds to let requests in flight finish",
+    )  # fmt: skip
+    breaker_min_batches: int = Field(
+        100, ge=1, description="finished batches before the failure-rate breaker may trip"
+    )
+    max_failure_rate: float = Field(
+        0.5, ge=0, le=1,
+        description="stop (exit 3) when more than this share of finished batches failed",
+    )  # fmt: skip
+    max_deletes: int | None = Field(
+        None, ge=0, description="refuse (exit 3) an input with more unique ids"
+    )
+    shard: str | None = Field(
+        default_factory=shard_from_environment, validate_default=True,
+        description="I/N: only the persons whose stable hash mod N is I; the shard writes its "
+        "own ledger, NAME.shard-I-of-N.EXT",
+    )  # fmt: skip
+    progress_interval: float = Field(
+        10.0, ge=0,
+        description="seconds between JSON progress lines when stderr is not a terminal; "
+        "0 = none",
+    )  # fmt: skip
+    log_format: Literal["text", "json"] = Field("text", description="text or json, for all logs")
+    metrics_file: Path | None = Field(
+        None,
+        description="Prometheus textfile, rewritten atomically while running and at exit",
+    )
+    pushgateway: str | None = Field(
+        None, description="Prometheus Pushgateway URL to push to at the end"
+    )
+    failed_out: Path | None = Field(
+        None,
+        description="write every id that did not end deleted as a CSV in the input format, "
+        "ready to feed back",
+    )
+    event_loop: EventLoopChoice = Field(
+        "auto",
+        description="auto, asyncio or uvloop; auto takes uvloop when the uvloop extra is installed",
+    )
+    dry_run: bool = Field(
+        False,
+        description="validate, batch and write dry_run records; send nothing; needs no credentials",
+    )
+    resume: bool = Field(
+        False, description="skip the ids the ledger already records as deleted; append to it"
+    )
+    log_level: LogLevel = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR; -v and -q move it one step"
+    )
 
     @field_validator("shard")
     @classmethod
@@ -77,11 +124,6 @@ class Settings(BaseSettings):
     def shard_spec(self) -> Shard | None:
         """The parsed --shard, if any."""
         return None if self.shard is None else Shard.parse(self.shard)
-
-    def output_path(self, path: Path) -> Path:
-        """Where an output file goes: with --shard, each shard gets its own file."""
-        shard = self.shard_spec
-        return path if shard is None else shard.ledger_path(path)
 
     @field_validator("delimiter")
     @classmethod
@@ -116,6 +158,24 @@ class Settings(BaseSettings):
             dotenv_settings,
             InitSettingsSource(settings_cls, init_kwargs=toml_values),
         )
+
+
+# What a setting left unset (None) means, where the help and the README show its default.
+_UNSET_MEANING = {"max_deletes": "no limit", "shard": "all"}
+
+
+def default_text(name: str) -> str:
+    """A setting's built-in default as `run --help` and the README show it: `30`, off, none."""
+    field = Settings.model_fields[name]
+    # A default from a factory (`shard`: an Indexed Job's environment) is unset without one.
+    value = None if field.default_factory is not None else field.default
+    if value is None:
+        return _UNSET_MEANING.get(name, "none")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # The TOML values for the Settings class being built; set by load_settings just before

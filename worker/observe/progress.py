@@ -16,8 +16,8 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from worker.clock import utc_now_iso
 from worker.observe.summary import RunStats
-from worker.records.record import utc_now_iso
 
 _BAR_REFRESH_SECONDS = 0.5
 

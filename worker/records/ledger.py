@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+from worker.clock import utc_now_iso
 from worker.errors import ConfigError, LedgerWriteError
 from worker.records.record import (
     CSV_COLUMNS,
@@ -24,7 +25,6 @@ from worker.records.record import (
     LedgerRecord,
     csv_line,
     json_line,
-    utc_now_iso,
 )
 
 SYNC_EVERY_SECONDS = 1.0

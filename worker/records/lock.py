@@ -18,10 +18,10 @@ import os
 import socket
 import stat
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from worker.clock import utc_now_iso_seconds
 from worker.errors import ConfigError, LedgerBusyError
 
 log = logging.getLogger("thumbsweep")
@@ -97,7 +97,7 @@ class LedgerLock:
         line = json.dumps({
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
+            "started": utc_now_iso_seconds(),
         }) + "\n"  # fmt: skip
         try:
             os.ftruncate(fd, 0)

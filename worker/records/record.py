@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from json.encoder import encode_basestring
 from typing import Any, Literal, NamedTuple
 
@@ -52,17 +51,6 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CELL_ESCAPE = re.compile(r"\\(\\|u[0-9a-f]{4})")
 # Cells the csv module's reader would split or unquote; only these are quoted.
 _CSV_SPECIAL = re.compile('[",\r\n]')
-_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, reused per record
-
-
-def utc_now_iso() -> str:
-    """The current time as ISO 8601 UTC with milliseconds, e.g. 2026-11-24T14:01:02.123Z."""
-    global _second_text  # a one-entry cache of the formatted second
-    now = time.time()
-    second = int(now)
-    if second != _second_text[0]:
-        _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{_second_text[1]}.{int((now - second) * 1000):03d}Z"
 
 
 class LedgerRecord(NamedTuple):

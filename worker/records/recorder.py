@@ -13,11 +13,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from worker.clock import utc_now_iso
 from worker.errors import LedgerWriteError
 from worker.observe.summary import RunStats
 from worker.records.failed_out import FailedOut
 from worker.records.ledger import Ledger
-from worker.records.record import LedgerRecord, json_line, utc_now_iso
+from worker.records.record import LedgerRecord, json_line
 
 log = logging.getLogger("thumbsweep")
 

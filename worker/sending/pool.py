@@ -25,6 +25,7 @@ from worker.records.record import LedgerRecord, Status
 from worker.records.recorder import Recorder
 from worker.sending.budget import RetryBudget
 from worker.sending.guards import FailureBreaker, Guard
+from worker.sending.options import SenderOptions
 from worker.sending.outcome_messages import (
     STILL_LISTED_MESSAGE,
     auth_stop_reason,
@@ -33,7 +34,6 @@ from worker.sending.outcome_messages import (
 )
 from worker.sending.retry import RetryPolicy
 from worker.sending.throttle import RateLimiter
-from worker.settings import Settings
 
 log = logging.getLogger("thumbsweep")
 
@@ -67,25 +67,30 @@ class SenderPool:
     """Sends every batch through the retry policy and records each outcome."""
 
     def __init__(
-        self, settings: Settings, api: RemoveApi, recorder: Recorder, stats: RunStats, run_id: str
+        self,
+        options: SenderOptions,
+        api: RemoveApi,
+        recorder: Recorder,
+        stats: RunStats,
+        run_id: str,
     ) -> None:
-        self._concurrency = settings.concurrency
+        self._concurrency = options.concurrency
         self._api = api
         self._recorder = recorder
         self._stats = stats
         self._run_id = run_id
         self.guard = Guard()
-        self._limiter = RateLimiter(settings.rate, retry_after_max=settings.retry_after_max)
+        self._limiter = RateLimiter(options.rate, retry_after_max=options.retry_after_max)
         self._budget = RetryBudget()
         self._breaker = FailureBreaker(
-            self.guard, settings.breaker_min_batches, settings.max_failure_rate
+            self.guard, options.breaker_min_batches, options.max_failure_rate
         )
         self._policy = RetryPolicy(
-            settings.max_attempts,
+            options.max_attempts,
             self.guard,
-            settings.backoff_initial,
-            settings.backoff_max,
-            settings.retry_after_max,
+            options.backoff_initial,
+            options.backoff_max,
+            options.retry_after_max,
             on_retry=self._on_retry,
         )
         self._senders: list[asyncio.Task[None]] = []
