@@ -157,7 +157,7 @@ def networked_run(
         "latency_ms": latency_ms,
         **process_figures(finished, persons),
     }
-    requests = int(stats.get("total_requests", 0) or 0)
+    requests = int(str(stats.get("total_requests") or 0))
     figures["emulator"] = stats
     figures["cpu_ms_per_request"] = finished.cpu_seconds * 1000 / max(requests, 1)
     figures["complete"] = finished.exit_code == 0 and stats.get("deletes_applied") == persons
