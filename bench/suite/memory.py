@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from _harness import multi_id_rows, run_command
-from suite.report import column, median, runs_text, scale_note, table, verdict
+from suite.report import column, median, median_cells, runs_text, scale_note, table, verdict
 from suite.runs import Figures, Options, process_figures, thumbsweep_argv
 
 IDS_PER_PERSON = 10
@@ -73,11 +73,14 @@ def size_table(
                 f"{runs[0]['persons']}",
                 f"{files[name].stat().st_size / 1e6:.1f}",
                 f"{generated[name]:.1f}",
-                f"{median(column(runs, 'run_seconds')):.2f}",
-                f"{median(column(runs, 'process_seconds')):.2f}",
-                f"{median(column(runs, 'cpu_seconds')):.2f}",
-                f"{median(column(runs, 'max_rss_mb')):.0f}",
-                f"{median(column(runs, 'run_per_second')):.0f}",
+                *median_cells(
+                    runs,
+                    ("run_seconds", ".2f"),
+                    ("process_seconds", ".2f"),
+                    ("cpu_seconds", ".2f"),
+                    ("max_rss_mb", ".0f"),
+                    ("run_per_second", ".0f"),
+                ),
                 f"{max(column(runs, 'exit_code')):.0f}",
                 runs_text(column(runs, "max_rss_mb"), 0),
             ]

@@ -23,6 +23,11 @@ def column(rows: Sequence[Figures], key: str) -> list[float]:
     return [float(row[key]) for row in rows]
 
 
+def median_cells(runs: Sequence[Figures], *columns: tuple[str, str]) -> list[str]:
+    """The median of each (key, format spec) column of `runs`, formatted."""
+    return [f"{median(column(runs, key)):{spec}}" for key, spec in columns]
+
+
 def runs_text(values: Sequence[float], digits: int) -> str:
     """All runs, in brackets."""
     return "[" + ", ".join(f"{v:.{digits}f}" for v in values) + "]"
@@ -78,12 +83,15 @@ def client_table(results: dict[str, list[Figures]], concurrency: int) -> None:
         rows.append(
             [
                 client,
-                f"{median(column(runs, 'run_per_second')):.0f}",
-                f"{median(column(runs, 'process_per_second')):.0f}",
-                f"{median(column(runs, 'run_seconds')):.2f}",
-                f"{median(column(runs, 'process_seconds')):.2f}",
-                f"{median(column(runs, 'cpu_seconds')):.2f}",
-                f"{median(column(runs, 'cpu_ms_per_request')):.3f}",
+                *median_cells(
+                    runs,
+                    ("run_per_second", ".0f"),
+                    ("process_per_second", ".0f"),
+                    ("run_seconds", ".2f"),
+                    ("process_seconds", ".2f"),
+                    ("cpu_seconds", ".2f"),
+                    ("cpu_ms_per_request", ".3f"),
+                ),
                 f"{median(column(runs, 'emulator.mean_in_flight')):.1f}/{concurrency}",
                 f"{max(column(runs, 'emulator.max_in_flight')):.0f}",
                 f"{min(column(runs, 'emulator.deletes_applied')):.0f}",
