@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _harness import Finished, run_thumbsweep
-
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
 

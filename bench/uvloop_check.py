@@ -55,11 +55,11 @@ def main() -> None:
     pairs = ", ".join(
         f"{a[0] / u[0]:.3f}" for a, u in zip(results["asyncio"], results["uvloop"], strict=True)
     )
-    cpu = statistics.median(r[1] for r in results["uvloop"]) / statistics.median(
+    cpu_ratio = statistics.median(r[1] for r in results["uvloop"]) / statistics.median(
         r[1] for r in results["asyncio"]
     )
     print(f"asyncio wall / uvloop wall: {gain:.3f} [{pairs}] (> 1 means uvloop is faster)")
-    print(f"CPU per request uvloop / asyncio: {cpu:.3f} (< 1 means uvloop costs less)")
+    print(f"CPU per request uvloop / asyncio: {cpu_ratio:.3f} (< 1 means uvloop costs less)")
 
 
 if __name__ == "__main__":

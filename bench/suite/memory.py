@@ -1,0 +1,164 @@
+"""Benchmark 3, memory and scaling: `thumbsweep run --dry-run` on shuffled rows, 10 ids a person.
+
+Targets: peak RSS at 1M rows <= 200 MB (goal <= 128); time 1M / 100k <= 12; with --ten-million,
+peak RSS at 10M rows (goal <= 1 GB). No emulator: a dry run sends nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from _harness import multi_id_rows, run_command
+from suite.report import column, median, median_cells, runs_text, scale_note, table, verdict
+from suite.runs import Figures, Options, process_figures, thumbsweep_argv
+
+IDS_PER_PERSON = 10
+HEADER = "workspace,person_id,thumbnail_id\n"
+
+
+def dry_run(options: Options, jobs: Path, rows: int, persons: int, tag: str) -> Figures:
+    """`thumbsweep run --dry-run` over `jobs`, measured alone."""
+    ledger = options.work / f"ledger-{tag}.jsonl"
+    ledger.unlink(missing_ok=True)
+    finished = run_command(
+        thumbsweep_argv("run", str(jobs), "--dry-run", "--ledger", str(ledger), "-q"),
+        cwd=options.work,
+    )
+    # Counted in chunks: the 10M ledger need not fit in memory twice.
+    with ledger.open("rb") as file:
+        records = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
+    ledger.unlink()
+    figures = {
+        "rows": rows,
+        "persons": persons,
+        "ledger_records": records,
+        **process_figures(finished, rows),
+    }
+    if finished.exit_code != 0 or records != persons:
+        print(
+            f"  warning: dry run {tag}: exit {finished.exit_code}, {records} records for "
+            f"{persons} persons: {figures['last_stderr_line']}",
+            file=sys.stderr,
+        )
+    return figures
+
+
+def generate(options: Options, sizes: dict[str, int]) -> tuple[dict[str, Path], dict[str, float]]:
+    """One shuffled input file per size (persons; 0 is header-only) and the seconds each took."""
+    files: dict[str, Path] = {}
+    generated: dict[str, float] = {}
+    for name, persons in sizes.items():
+        files[name] = options.work / f"rows-{name}.csv"
+        started = time.perf_counter()
+        if persons:
+            multi_id_rows(files[name], persons, IDS_PER_PERSON)
+        else:
+            files[name].write_text(HEADER)
+        generated[name] = time.perf_counter() - started
+    return files, generated
+
+
+def size_table(
+    results: dict[str, list[Figures]], files: dict[str, Path], generated: dict[str, float]
+) -> None:
+    """One row per input size: medians of its runs, every run's peak RSS in brackets."""
+    rows = []
+    for name, runs in results.items():
+        rows.append(
+            [
+                name,
+                f"{runs[0]['rows']}",
+                f"{runs[0]['persons']}",
+                f"{files[name].stat().st_size / 1e6:.1f}",
+                f"{generated[name]:.1f}",
+                *median_cells(
+                    runs,
+                    ("run_seconds", ".2f"),
+                    ("process_seconds", ".2f"),
+                    ("cpu_seconds", ".2f"),
+                    ("max_rss_mb", ".0f"),
+                    ("run_per_second", ".0f"),
+                ),
+                f"{max(column(runs, 'exit_code')):.0f}",
+                runs_text(column(runs, "max_rss_mb"), 0),
+            ]
+        )
+    table(
+        [
+            "size",
+            "rows",
+            "persons",
+            "file MB",
+            "gen s",
+            "run s",
+            "process s",
+            "CPU s",
+            "peak RSS MB",
+            "rows/s",
+            "exit",
+            "all runs RSS MB",
+        ],
+        rows,
+    )
+
+
+def memory(options: Options) -> Figures:
+    """Dry runs on 100k and 1M rows (and 10M with --ten-million): peak RSS and time."""
+    sizes = {"0": 0, "100k": options.size(10_000), "1M": options.size(100_000)}
+    if options.ten_million:
+        sizes["10M"] = options.size(1_000_000)
+    print(
+        f"\n== memory and scaling: thumbsweep run --dry-run, shuffled rows, "
+        f"{IDS_PER_PERSON} ids per person =="
+    )
+    files, generated = generate(options, sizes)
+    results: dict[str, list[Figures]] = {name: [] for name in sizes}
+    for index in range(options.runs):
+        for name, persons in sizes.items():
+            if name == "10M" and index:
+                continue  # one 10M run is enough (and takes a while)
+            results[name].append(
+                dry_run(
+                    options, files[name], persons * IDS_PER_PERSON, persons, f"dry-{name}-{index}"
+                )
+            )
+            print(
+                f"  {name} run {index + 1}: {results[name][-1]['last_stderr_line']}",
+                file=sys.stderr,
+            )
+    print(
+        f"{options.runs} runs each (10M: one), medians; peak RSS is the dry run process's own "
+        "ru_maxrss; '0' is start-up alone (header-only input)"
+    )
+    size_table(results, files, generated)
+    rss_1m = median(column(results["1M"], "max_rss_mb"))
+    run_ratio = median(column(results["1M"], "run_seconds")) / median(
+        column(results["100k"], "run_seconds")
+    )
+    process_ratio = median(column(results["1M"], "process_seconds")) / median(
+        column(results["100k"], "process_seconds")
+    )
+    print(
+        f"peak RSS at 1M rows: {rss_1m:.0f} MB  target <= 200, goal <= 128: "
+        f"{verdict(rss_1m, 200, 128, higher_is_better=False)}"
+    )
+    print(
+        f"time 1M/100k: run {run_ratio:.2f}, process {process_ratio:.2f}  target <= 12: "
+        f"{verdict(run_ratio, 12, None, higher_is_better=False)}"
+    )
+    summary: Figures = {
+        "rss_1m_mb": rss_1m,
+        "time_ratio_run": run_ratio,
+        "time_ratio_process": process_ratio,
+    }
+    if "10M" in results:
+        rss_10m = median(column(results["10M"], "max_rss_mb"))
+        print(
+            f"peak RSS at 10M rows: {rss_10m:.0f} MB  goal <= 1024: "
+            f"{verdict(rss_10m, None, 1024, higher_is_better=False)}"
+        )
+        summary["rss_10m_mb"] = rss_10m
+    scale_note(options)
+    return {**summary, "generate_seconds": generated, "runs": results}
