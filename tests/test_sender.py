@@ -75,13 +75,13 @@ async def test_a_bug_in_one_attempt_drains_records_everything_and_exits_70(
     flight finish and are recorded, the rest is skipped, and the run ends 70 with one clear,
     redacted reason."""
     rows = single_id_rows(30)
-    crashed = asyncio.Event()
+    crash_raised = asyncio.Event()
 
     async def crashes_on_call_5(batch: PersonBatch, call: int) -> Outcome:
         if call in (3, 4):
-            await crashed.wait()  # in flight when call 5 crashes; they answer only after it
+            await crash_raised.wait()  # in flight when call 5 crashes; they answer only after it
         if call == 5:
-            crashed.set()  # wakes them on the loop's next turn: after the crash is raised
+            crash_raised.set()  # wakes them on the loop's next turn: after the crash is raised
             raise RuntimeError(f"bug near https://bucket.example/x.jpg?{SECRET_QUERY}")
         return success(batch)
 
