@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import ClientResponse
 
+from tests.cli import Thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -67,3 +68,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """A plain aiohttp client session."""
     async with aiohttp.ClientSession() as client:
         yield client
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def cli_each_loop(request: pytest.FixtureRequest) -> Thumbsweep:
+    """The CLI as a child process, once on asyncio's event loop and once on uvloop (the extra):
+    what a test proves with it must not depend on the loop."""
+    return Thumbsweep(event_loop=request.param)

@@ -27,6 +27,14 @@ async def sweep(
     """Run thumbsweep on `text` against the emulator; return the result and the ledger."""
     source = tmp_path / name
     source.write_text(text)
+    return await sweep_source(emulator, tmp_path, source, **overrides)
+
+
+async def sweep_source(
+    emulator: Emulator, tmp_path: Path, source: Path, **overrides: Any
+) -> tuple[RunResult, list[dict[str, Any]]]:
+    """Run thumbsweep on the file (or pipe) `source` against the emulator, with the ledger
+    tmp_path/ledger.jsonl; return the result and the ledger."""
     ledger = tmp_path / "ledger.jsonl"
     settings = load_settings(
         {

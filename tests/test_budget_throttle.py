@@ -1,11 +1,12 @@
-"""The retry budget and the adaptive (AIMD) rate limiter, on a fake clock."""
+"""The retry budget and the adaptive (AIMD) rate limiter, on fake clocks."""
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import pytest
 
+from tests.virtual_time import in_virtual_time
 from worker.sending.budget import RetryBudget
 from worker.sending.guards import FailureBreaker, Guard
 from worker.sending.throttle import RateLimiter
@@ -112,14 +113,21 @@ async def test_unlimited_limiter_starts_pacing_at_the_achieved_rate() -> None:
     assert limiter.rate == pytest.approx(50, rel=0.01)
 
 
-async def test_retry_after_pauses_every_start() -> None:
+def test_retry_after_pauses_every_start() -> None:
     """A Retry-After holds back the next start of any batch until it has passed."""
-    limiter = RateLimiter(0, retry_after_max=60)
-    guard = Guard()
-    limiter.on_throttled(time.monotonic(), retry_after=0.2)
-    before = time.monotonic()
-    started = await limiter.acquire(guard)
-    assert started - before >= 0.19
+
+    async def starts_after_pause() -> list[float]:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(0, retry_after_max=60, clock=loop.time)
+        guard = Guard()
+        limiter.on_throttled(loop.time(), retry_after=0.2)
+        before = loop.time()
+        started = await asyncio.gather(*(limiter.acquire(guard) for _ in range(3)))
+        return [start - before for start in started]
+
+    waits = in_virtual_time(starts_after_pause())
+    assert min(waits) == pytest.approx(0.2)
+    assert all(wait >= 0.2 - 1e-9 for wait in waits)  # after the 429 they are paced as well
 
 
 class RecordingGuard(Guard):

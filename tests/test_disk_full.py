@@ -9,21 +9,15 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, read_ledger, single_id_rows
+from tests.cli import thumbsweep
+from tests.e2e import csv_rows, read_ledger, single_id_rows
 from worker.emulator.app import Emulator
-
-CHILD_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
 
 
 def _mount_tmpfs(where: Path, size: str) -> str | None:
@@ -51,16 +45,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-async def _thumbsweep(*args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "run", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, err.decode()
-
-
 def _printed_records(stderr: str) -> list[dict[str, Any]]:
     """The JSON ledger lines thumbsweep printed on stderr for outcomes it could not write."""
     records = []
@@ -83,10 +67,10 @@ async def test_full_disk_loses_no_outcome_and_resume_continues(
     ledger = small_disk / "ledger.jsonl"
     failed_out = small_disk / "failed.csv"
     metrics = small_disk / "thumbsweep.prom"
-    code, err = await _thumbsweep(
-        str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger),
+    code, _, err = await thumbsweep.run(
+        "run", str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger),
         "--failed-out", str(failed_out), "--concurrency", "4",
-        "--metrics-file", str(metrics), "--progress-interval", "0.01",
+        "--metrics-file", str(metrics), "--progress-interval", "0.01", limit=120,
     )  # fmt: skip
     assert code == 74, err
     assert "Traceback" not in err
@@ -118,8 +102,15 @@ async def test_full_disk_loses_no_outcome_and_resume_continues(
         "mount", "-o", "remount,size=4m", str(small_disk)
     )
     assert await remount.wait() == 0
-    code, err = await _thumbsweep(
-        str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger), "--resume"
+    code, _, err = await thumbsweep.run(
+        "run",
+        str(manifest),
+        "--base-url",
+        emulator.base_url,
+        "--ledger",
+        str(ledger),
+        "--resume",
+        limit=120,
     )
     assert code == 0, err
     for workspace, person, thumbnail in rows:
@@ -134,8 +125,8 @@ async def test_csv_ledger_that_cannot_get_its_header_stops_before_sending(
     manifest = tmp_path / "in.csv"
     manifest.write_text(csv_rows(single_id_rows(3)))
     ledger = small_disk / "ledger.csv"
-    code, err = await _thumbsweep(
-        str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger)
+    code, _, err = await thumbsweep.run(
+        "run", str(manifest), "--base-url", emulator.base_url, "--ledger", str(ledger), limit=120
     )
     assert code == 74, err
     assert "No space left on device" in err

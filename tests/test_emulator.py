@@ -8,12 +8,9 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +18,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
+from tests.cli import thumbsweep
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
@@ -29,7 +27,6 @@ from worker.emulator.state import EmulatorStats
 ACCESS = "test-access-key"
 SECRET = "test-secret-key"
 WS = "my-workspace"
-ROOT = Path(__file__).resolve().parents[1]
 CONNECTION_ERRORS = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 
 
@@ -503,30 +500,11 @@ async def test_unknown_route_is_gateway_404(
 
 
 async def start_cli_emulator(*args: str) -> tuple[asyncio.subprocess.Process, int]:
-    """Run emulate_main in a subprocess with `args`; return it and the port it announced."""
-    script = (
-        "import argparse, sys\n"
-        "from worker.emulator.serve import emulate_main\n"
-        "from worker.emulator.options import add_emulator_arguments\n"
-        "parser = argparse.ArgumentParser()\n"
-        "add_emulator_arguments(parser)\n"
-        "sys.exit(emulate_main(parser.parse_args(sys.argv[1:])))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "THUMBSWEEP_SECRET_KEY": "env-secret-xyz"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        script,
-        "--port",
-        "0",
-        "--access-key",
-        ACCESS,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
+    """Run `thumbsweep emulate` in a subprocess with `args`; return it and the port it announced."""
+    proc = await thumbsweep.start(
+        "emulate", "--port", "0", "--access-key", ACCESS, *args,
+        env={"THUMBSWEEP_SECRET_KEY": "env-secret-xyz"},
+    )  # fmt: skip
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), timeout=10)).decode()
     prefix = "thumbsweep emulator listening on http://127.0.0.1:"
@@ -546,7 +524,7 @@ async def stop_cli_emulator(proc: asyncio.subprocess.Process) -> None:
 
 
 async def test_blocking_server_prints_line_and_stops_on_sigterm() -> None:
-    """emulate_main prints one listening line with the real port and exits 0 on SIGTERM."""
+    """`thumbsweep emulate` prints one listening line with the real port and exits 0 on SIGTERM."""
     proc, port = await start_cli_emulator()
     path = "/api/v1/workspaces/w/persons/1"
     headers = signed("GET", path, secret="env-secret-xyz")

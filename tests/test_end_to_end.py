@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import random
-from collections.abc import Iterator
+import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
-from worker import run as pipeline
+from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep, sweep_source
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
 from worker.errors import InputError
-from worker.input.jobs import InvalidRow, Job, read_jobs
 
 
 async def test_shuffled_duplicated_input_sends_exact_requests(
@@ -175,25 +173,38 @@ async def test_csv_ledger(emulator: Emulator, tmp_path: Path) -> None:
 
 
 async def test_cyclic_gc_is_paused_while_reading_and_restored_after(
-    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, tmp_path: Path
 ) -> None:
     """The cyclic collector is off while the input is read (it made large inputs superlinear),
     and on again afterwards, also when reading fails."""
+    # The input arrives through a pipe, so a writer thread sees the collector's state while
+    # the run is still reading: between the reader opening the pipe and the writer closing it.
+    pipe = tmp_path / "in.csv"
+    os.mkfifo(pipe)
     states: list[bool] = []
-    real_read_jobs = read_jobs
 
-    def observed(*args: Any) -> Iterator[Job | InvalidRow]:
-        for item in real_read_jobs(*args):
+    def feed() -> None:
+        with pipe.open("w") as writer:
+            for line in csv_rows([("w", 1, 11), ("w", 2, 21)]).splitlines(keepends=True):
+                states.append(gc.isenabled())
+                writer.write(line)
+                writer.flush()
             states.append(gc.isenabled())
-            yield item
 
-    monkeypatch.setattr(pipeline, "read_jobs", observed)
+    feeding = threading.Thread(target=feed)
+    feeding.start()
     assert gc.isenabled()
-    result, _ = await sweep(emulator, tmp_path, csv_rows([("w", 1, 11), ("w", 2, 21)]))
+    try:
+        result, _ = await sweep_source(emulator, tmp_path, pipe)
+    finally:
+        if feeding.is_alive():  # the run failed before opening its input: release the writer
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        feeding.join()
     assert result.exit_code == 0
-    assert states == [False, False]
+    assert emulator.stats.total_requests == 2
+    assert states == [False] * 4
     assert gc.isenabled()
 
     with pytest.raises(InputError):
-        await sweep(emulator, tmp_path, "workspace,person\nw,1\n")  # lacks the id columns
+        await sweep(emulator, tmp_path, "workspace,person\nw,1\n", name="bad.csv")  # no ids
     assert gc.isenabled()

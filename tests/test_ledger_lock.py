@@ -8,30 +8,20 @@ import asyncio
 import json
 import os
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
-from tests.test_signals_crash import finish, ledger_lines, read_ledger, wait_until
+from tests.cli import DEVNULL, PIPE, finish, ledger_lines, thumbsweep, wait_until
+from tests.e2e import SECRET_KEY, csv_rows, final_states, read_ledger, single_id_rows
 from worker.emulator.app import Emulator
 
-CHILD_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
 EX_TEMPFAIL = 75
 
 
 async def start(*args: str, stdin_open: bool = False) -> asyncio.subprocess.Process:
     """Start `python -m worker ARGS`; with `stdin_open` its stdin is a pipe that never ends."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args,
-        stdin=asyncio.subprocess.PIPE if stdin_open else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-    )  # fmt: skip
+    return await thumbsweep.start(*args, stdin=PIPE if stdin_open else DEVNULL)
 
 
 def holder_written(lock: Path, pid: int) -> bool:
@@ -173,11 +163,9 @@ async def test_ledger_that_is_the_input_is_refused(
         ledger.symlink_to(manifest)
     source = "-" if how == "stdin" else str(manifest)
     with manifest.open("rb") as stdin:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", "run", source, "--base-url", emulator.base_url,
-            "--ledger", str(ledger), stdin=stdin, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-        )  # fmt: skip
+        process = await thumbsweep.start(
+            "run", source, "--base-url", emulator.base_url, "--ledger", str(ledger), stdin=stdin
+        )
         code, err = await finish(process)
     assert code == 2, err
     assert "is the input" in err

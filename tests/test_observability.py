@@ -5,34 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.cli import DEVNULL, thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
 
-ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
-
 
 async def run_cli(*args: str) -> tuple[int, str]:
     """Run the CLI with stderr as a pipe (not a terminal); return exit code and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args, env=ENV,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, err.decode()
+    code, _, err = await thumbsweep.run(*args)
+    return code, err
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:
@@ -137,10 +126,10 @@ async def test_progress_bar_on_a_terminal(emulator: Emulator, tmp_path: Path) ->
     source.write_text(csv_rows(single_id_rows(25)))
     controller, terminal = os.openpty()
     try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", "run", str(source), "--base-url", emulator.base_url,
+        process = await thumbsweep.start(
+            "run", str(source), "--base-url", emulator.base_url,
             "--ledger", str(tmp_path / "l.jsonl"), "--concurrency", "1",
-            env=ENV, stdout=asyncio.subprocess.DEVNULL, stderr=terminal,
+            stdout=DEVNULL, stderr=terminal,
         )  # fmt: skip
         os.close(terminal)
         code = await asyncio.wait_for(process.wait(), timeout=60)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
+import pytest
+
+from tests.virtual_time import in_virtual_time
 from worker.api.outcome import Outcome
 from worker.sending.guards import Guard
 from worker.sending.retry import RetryPolicy
@@ -80,34 +84,47 @@ async def test_tripped_guard_stops_retries() -> None:
     assert calls == [RETRYABLE]
 
 
-async def test_retry_after_is_honoured_and_capped() -> None:
+def test_retry_after_is_honoured_and_capped() -> None:
     """A Retry-After delays the next attempt by that long, but never beyond the cap."""
-    throttled = Outcome(deleted=False, http_status=429, retryable=True, retry_after=0.3)
-    _, attempt = scripted(throttled, DONE)
-    started = time.perf_counter()
-    await run_batch(RetryPolicy(3, Guard(), 0, 0, retry_after_max=10), attempt)
-    assert time.perf_counter() - started >= 0.29
-    long_wait = Outcome(deleted=False, http_status=429, retryable=True, retry_after=3600)
-    _, attempt = scripted(long_wait, DONE)
-    started = time.perf_counter()
-    await run_batch(RetryPolicy(3, Guard(), 0, 0, retry_after_max=0.05), attempt)
-    assert time.perf_counter() - started < 1.0
+
+    async def waited(retry_after: float, retry_after_max: float) -> float:
+        throttled = Outcome(deleted=False, http_status=429, retryable=True, retry_after=retry_after)
+        _, attempt = scripted(throttled, DONE)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await run_batch(RetryPolicy(3, Guard(), 0, 0, retry_after_max=retry_after_max), attempt)
+        return loop.time() - started
+
+    assert in_virtual_time(waited(0.3, retry_after_max=10)) == pytest.approx(0.3)
+    assert in_virtual_time(waited(3600, retry_after_max=0.05)) == pytest.approx(0.05)
 
 
-async def test_rate_limiter_spaces_request_starts() -> None:
-    """With rate R, N acquisitions take at least (N-1)/R seconds."""
-    limiter = RateLimiter(50, retry_after_max=60)
-    guard = Guard()
-    started = time.perf_counter()
-    await asyncio.gather(*(limiter.acquire(guard) for _ in range(11)))
-    assert time.perf_counter() - started >= 10 / 50 - 0.01
+def test_rate_limiter_spaces_request_starts() -> None:
+    """With rate R, N acquisitions take at least (N-1)/R seconds: one start every 1/R."""
+
+    async def starts() -> list[float]:
+        limiter = RateLimiter(50, retry_after_max=60, clock=asyncio.get_running_loop().time)
+        guard = Guard()
+        return list(await asyncio.gather(*(limiter.acquire(guard) for _ in range(11))))
+
+    started = sorted(in_virtual_time(starts()))
+    assert started[-1] - started[0] >= 10 / 50 - 1e-9
+    gaps = [later - earlier for earlier, later in itertools.pairwise(started)]
+    assert gaps == pytest.approx([1 / 50] * 10)
 
 
-async def test_rate_zero_means_no_limit() -> None:
+def test_rate_zero_means_no_limit() -> None:
     """A rate of 0 never waits."""
-    limiter = RateLimiter(0, retry_after_max=60)
-    guard = Guard()
+
+    async def waited() -> float:
+        loop = asyncio.get_running_loop()
+        limiter = RateLimiter(0, retry_after_max=60, clock=loop.time)
+        guard = Guard()
+        before = loop.time()
+        for _ in range(1000):
+            await limiter.acquire(guard)
+        return loop.time() - before
+
     started = time.perf_counter()
-    for _ in range(1000):
-        await limiter.acquire(guard)
+    assert in_virtual_time(waited()) == 0.0
     assert time.perf_counter() - started < 0.5

@@ -3,24 +3,15 @@ every signature the API received, and presigned URL query strings."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.faults import Fault, RequestInfo
-
-ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
-
 
 PRESIGNED = "https://kr.object.ncloudstorage.com/b/1.jpg?X-Amz-Algorithm=AWS4&X-Amz-Signature=beef"
 
@@ -46,12 +37,8 @@ def faults(info: RequestInfo) -> Fault | None:
 
 async def run_cli(*args: str) -> str:
     """Run the CLI; return stdout and stderr together."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args, env=ENV,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    return out.decode() + err.decode()
+    done = await thumbsweep.run(*args)
+    return done.out + done.err
 
 
 @pytest.mark.parametrize("verbosity", ["-v", "-q", "--dry-run"])

@@ -5,6 +5,8 @@ is cancelled at any await)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,11 +76,13 @@ async def test_a_bug_in_one_attempt_drains_records_everything_and_exits_70(
     flight finish and are recorded, the rest is skipped, and the run ends 70 with one clear,
     redacted reason."""
     rows = single_id_rows(30)
+    crash_raised = asyncio.Event()
 
     async def crashes_on_call_5(batch: PersonBatch, call: int) -> Outcome:
         if call in (3, 4):
-            await asyncio.sleep(0.05)  # in flight when call 5 crashes
+            await crash_raised.wait()  # in flight when call 5 crashes; they answer only after it
         if call == 5:
+            crash_raised.set()  # wakes them on the loop's next turn: after the crash is raised
             raise RuntimeError(f"bug near https://bucket.example/x.jpg?{SECRET_QUERY}")
         return success(batch)
 
@@ -99,21 +103,75 @@ async def test_a_bug_in_one_attempt_drains_records_everything_and_exits_70(
     assert SECRET_QUERY not in result.stop_reason
 
 
-async def test_a_bug_in_the_progress_reporter_stops_the_run_like_any_bug(tmp_path: Path) -> None:
-    """The progress task runs beside the senders under the same TaskGroup: its failure cannot
-    pass unnoticed, and the senders still drain and record everything."""
+class WatchedStderr(io.StringIO):
+    """A stderr that sets `written` at its first write (the progress reporter's first line,
+    so a script can wait for that moment) and then keeps the text or, if `fails`, raises as a
+    bug would."""
 
-    async def slow(batch: PersonBatch, call: int) -> Outcome:
-        await asyncio.sleep(0.01)
+    def __init__(self, *, fails: bool) -> None:
+        super().__init__()
+        self.fails = fails
+        self.written = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        """Keep the text, or fail; `written` is set either way."""
+        self.written.set()
+        if self.fails:
+            raise RuntimeError("bug in the progress line")
+        return super().write(text)
+
+
+def waiting_for_progress(stderr: WatchedStderr) -> FakeApi:
+    """A fake API whose attempts all answer success once progress was first reported."""
+
+    async def script(batch: PersonBatch, call: int) -> Outcome:
+        await stderr.written.wait()
         return success(batch)
 
+    return FakeApi(script)
+
+
+async def test_a_bug_in_the_progress_reporter_stops_the_run_like_any_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress task runs beside the senders under the same TaskGroup: its failure cannot
+    pass unnoticed. The run stops with exit 70, nothing new is sent, the requests in flight
+    finish and are recorded, and the rest is recorded skipped."""
+    stderr = WatchedStderr(fails=True)
+    monkeypatch.setattr(sys, "stderr", stderr)  # where the progress lines go without a TTY
     rows = single_id_rows(40)
-    metrics = tmp_path / "no-such-dir" / "sub" / "m.prom"  # writing it only warns, never raises
+    api = waiting_for_progress(stderr)
     result, ledger = await run_with(
-        FakeApi(slow), tmp_path, csv_rows(rows), progress_interval=0.001, metrics_file=metrics
+        api, tmp_path, csv_rows(rows), concurrency=2, progress_interval=0.001
     )
+    assert result.exit_code == 70
+    assert result.stop_reason is not None
+    assert "internal error in thumbsweep (RuntimeError" in result.stop_reason
+    assert len(api.calls) == 2  # the two in flight when the reporter failed; nothing after
+    states = final_states(ledger)
+    assert set(states) == set(rows)  # every id, exactly once
+    deleted = {key for key, status in states.items() if status == "deleted"}
+    assert deleted == {("w", b.person_id, b.thumbnail_ids[0]) for b in api.calls}
+    assert list(states.values()).count("skipped") == 38
+
+
+async def test_an_unwritable_metrics_file_only_warns_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A metrics file that cannot be written at a progress tick is not a bug: a warning, and
+    the run goes on and records every id (exit 0)."""
+    stderr = WatchedStderr(fails=False)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    rows = single_id_rows(40)
+    metrics = tmp_path / "no-such-dir" / "sub" / "m.prom"
+    result, ledger = await run_with(
+        waiting_for_progress(stderr), tmp_path, csv_rows(rows), progress_interval=0.001,
+        metrics_file=metrics,
+    )  # fmt: skip
+    assert '"event":"progress"' in stderr.getvalue()  # a tick fell while sending
+    assert f"cannot write metrics file {metrics}" in caplog.text
     assert set(final_states(ledger)) == set(rows)
-    assert result.exit_code == 0  # a failing metrics file is not a bug: the run goes on
+    assert result.exit_code == 0
 
 
 def _pool(tmp_path: Path, api: FakeApi, **overrides: object) -> tuple[SenderPool, Recorder]:

@@ -8,29 +8,25 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
-from tests.test_signals_crash import (
+from tests.cli import (
+    DEVNULL,
+    PIPE,
+    Thumbsweep,
     check_consistent,
     finish,
     ledger_lines,
-    read_ledger,
     start_run,
     wait_until,
 )
+from tests.e2e import csv_rows, final_states, read_ledger, single_id_rows
 from worker.emulator.app import Emulator
 
-CHILD_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
 STOP_SIGNALS = [
     pytest.param(signal.SIGINT, 130, id="SIGINT"),
     pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
@@ -58,17 +54,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
-def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs thumbsweep on asyncio's loop and again on uvloop."""
-    choice: str = request.param
-    monkeypatch.setitem(CHILD_ENV, "THUMBSWEEP_EVENT_LOOP", choice)
-    import tests.test_signals_crash as crash  # its start_run reads its own CHILD_ENV
-
-    monkeypatch.setattr(crash, "CHILD_ENV", CHILD_ENV)
-    return choice
-
-
 @pytest.fixture
 async def silent_gateway() -> AsyncIterator[tuple[str, asyncio.Event]]:
     """A 'Pushgateway' that accepts connections and never answers; the event marks a push."""
@@ -91,12 +76,12 @@ async def silent_gateway() -> AsyncIterator[tuple[str, asyncio.Event]]:
 
 
 async def test_sighup_while_sending_drains_and_exits_129(
-    slow_emulator: Emulator, tmp_path: Path
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
     """SIGHUP (a closed ssh session) is a SIGTERM: drain, a consistent ledger, exit 129."""
     rows = single_id_rows(60)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await start_run(slow_emulator, tmp_path)
+    process = await start_run(cli_each_loop, slow_emulator, tmp_path)
     await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 8)
     process.send_signal(signal.SIGHUP)
     code, err = await finish(process)
@@ -108,11 +93,13 @@ async def test_sighup_while_sending_drains_and_exits_129(
     assert slow_emulator.stats.in_flight == 0
 
 
-async def test_sighup_stays_ignored_under_nohup(slow_emulator: Emulator, tmp_path: Path) -> None:
+async def test_sighup_stays_ignored_under_nohup(
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
+) -> None:
     """Started under `nohup`, thumbsweep keeps ignoring SIGHUP and finishes the run (exit 0)."""
     rows = single_id_rows(20)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await start_run(slow_emulator, tmp_path, prefix=("nohup",))
+    process = await start_run(cli_each_loop, slow_emulator, tmp_path, prefix=("nohup",))
     await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 4)
     process.send_signal(signal.SIGHUP)
     code, err = await finish(process)
@@ -122,16 +109,23 @@ async def test_sighup_stays_ignored_under_nohup(slow_emulator: Emulator, tmp_pat
 
 @pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
 async def test_signal_while_reading_input_ends_without_sending(
-    emulator: Emulator, tmp_path: Path, signum: signal.Signals, exit_code: int
+    cli_each_loop: Thumbsweep,
+    emulator: Emulator,
+    tmp_path: Path,
+    signum: signal.Signals,
+    exit_code: int,
 ) -> None:
     """A signal while stdin is still being read: its exit code, 'before sending started',
     no traceback, nothing sent."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "run", "-", "--base-url", emulator.base_url,
-        "--ledger", str(tmp_path / "ledger.jsonl"),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-    )  # fmt: skip
+    process = await cli_each_loop.start(
+        "run",
+        "-",
+        "--base-url",
+        emulator.base_url,
+        "--ledger",
+        str(tmp_path / "ledger.jsonl"),
+        stdin=PIPE,
+    )
     assert process.stdin is not None
     process.stdin.write(b"workspace,person_id,thumbnail_id\nw,1,2\n")
     await process.stdin.drain()
@@ -148,6 +142,7 @@ async def test_signal_while_reading_input_ends_without_sending(
 
 @pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
 async def test_signal_during_metrics_push_says_the_ledger_is_complete(
+    cli_each_loop: Thumbsweep,
     emulator: Emulator,
     silent_gateway: tuple[str, asyncio.Event],
     tmp_path: Path,
@@ -159,7 +154,7 @@ async def test_signal_during_metrics_push_says_the_ledger_is_complete(
     gateway, pushed = silent_gateway
     rows = single_id_rows(10)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await start_run(emulator, tmp_path, "--pushgateway", gateway)
+    process = await start_run(cli_each_loop, emulator, tmp_path, "--pushgateway", gateway)
     await asyncio.wait_for(pushed.wait(), timeout=30)
     process.send_signal(signum)
     signalled = time.monotonic()
@@ -176,17 +171,20 @@ async def test_signal_during_metrics_push_says_the_ledger_is_complete(
 
 @pytest.mark.parametrize(("signum", "exit_code"), STOP_SIGNALS)
 async def test_signal_during_summary_ends_with_its_code(
-    emulator: Emulator, tmp_path: Path, signum: signal.Signals, exit_code: int
+    cli_each_loop: Thumbsweep,
+    emulator: Emulator,
+    tmp_path: Path,
+    signum: signal.Signals,
+    exit_code: int,
 ) -> None:
     """A signal while the summary is printed: the summary completes, then the signal's code and
     a message that sending is over and the ledger complete."""
     rows = single_id_rows(5)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _SIGNAL_DURING_SUMMARY, "run", str(tmp_path / "in.csv"),
-        "--base-url", emulator.base_url, "--ledger", str(tmp_path / "ledger.jsonl"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**CHILD_ENV, "SIGNAL_DURING_SUMMARY": str(int(signum))},
+    process = await cli_each_loop.start(
+        "run", str(tmp_path / "in.csv"), "--base-url", emulator.base_url,
+        "--ledger", str(tmp_path / "ledger.jsonl"),
+        program=("-c", _SIGNAL_DURING_SUMMARY), env={"SIGNAL_DURING_SUMMARY": str(int(signum))},
     )  # fmt: skip
     code, err = await finish(process)
     assert code == exit_code, err
@@ -197,16 +195,20 @@ async def test_signal_during_summary_ends_with_its_code(
 
 
 async def run_into_closing_pipe(
-    emulator: Emulator, tmp_path: Path, *extra: str, signum: signal.Signals | None = None
+    cli: Thumbsweep,
+    emulator: Emulator,
+    tmp_path: Path,
+    *extra: str,
+    signum: signal.Signals | None = None,
 ) -> int:
     """Run with stdout and stderr on one pipe whose reader closes after the first line (as
     `2>&1 | head -1`); optionally signal the run once it is sending. Return the exit code."""
     read_end, write_end = os.pipe()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "run", str(tmp_path / "in.csv"),
-        "--base-url", emulator.base_url, "--ledger", str(tmp_path / "ledger.jsonl"),
-        "--concurrency", "4", "--progress-interval", "0.1", "-v", *extra,
-        stdin=asyncio.subprocess.DEVNULL, stdout=write_end, stderr=write_end, env=CHILD_ENV,
+    process = await cli.start(
+        "run", str(tmp_path / "in.csv"), "--base-url", emulator.base_url,
+        "--ledger", str(tmp_path / "ledger.jsonl"), "--concurrency", "4",
+        "--progress-interval", "0.1", "-v", *extra,
+        stdin=DEVNULL, stdout=write_end, stderr=write_end,
     )  # fmt: skip
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
@@ -219,23 +221,27 @@ async def run_into_closing_pipe(
 
 
 async def test_closed_pipe_does_not_change_a_successful_exit(
-    slow_emulator: Emulator, tmp_path: Path
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
     """`thumbsweep run ... 2>&1 | head -1`: the run still finishes, the ledger is complete and
     the exit code is the run's own (0)."""
     rows = single_id_rows(20)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    code = await run_into_closing_pipe(slow_emulator, tmp_path)
+    code = await run_into_closing_pipe(cli_each_loop, slow_emulator, tmp_path)
     assert code == 0
     states = check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
     assert set(states.values()) == {"deleted"}
 
 
-async def test_closed_pipe_then_sigterm_exits_143(slow_emulator: Emulator, tmp_path: Path) -> None:
+async def test_closed_pipe_then_sigterm_exits_143(
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
+) -> None:
     """With its output pipe gone, a SIGTERM still drains and exits 143 with a consistent ledger."""
     rows = single_id_rows(60)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    code = await run_into_closing_pipe(slow_emulator, tmp_path, signum=signal.SIGTERM)
+    code = await run_into_closing_pipe(
+        cli_each_loop, slow_emulator, tmp_path, signum=signal.SIGTERM
+    )
     assert code == 143
     states = check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
     assert set(states.values()) == {"deleted", "skipped"}

@@ -8,107 +8,52 @@ signals, exit codes and the ledger on disk are exactly what a user or Kubernetes
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, final_states, single_id_rows
+from tests.cli import (
+    PIPE,
+    Thumbsweep,
+    check_consistent,
+    deleted_at_emulator,
+    finish,
+    ledger_lines,
+    start_run,
+    wait_until,
+)
+from tests.e2e import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    csv_rows,
+    final_states,
+    read_ledger,
+    single_id_rows,
+)
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
 
-CHILD_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))},
-    "THUMBSWEEP_ACCESS_KEY": ACCESS_KEY,
-    "THUMBSWEEP_SECRET_KEY": SECRET_KEY,
-}
-
-
-@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
-def event_loop_choice(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every test here runs thumbsweep on asyncio's loop and again on uvloop (the extra):
-    signal handling and draining must not depend on the loop."""
-    choice: str = request.param
-    monkeypatch.setitem(CHILD_ENV, "THUMBSWEEP_EVENT_LOOP", choice)
-    return choice
-
-
-async def wait_until(condition: Callable[[], bool], limit: float = 30) -> None:
-    """Poll `condition` until it holds."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
-def ledger_lines(path: Path) -> int:
-    """Complete lines in the ledger so far."""
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
-def read_ledger(path: Path) -> list[dict[str, Any]]:
-    """All records of the ledger."""
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-async def start_run(
-    emulator: Emulator, work: Path, *extra: str, prefix: tuple[str, ...] = ()
-) -> asyncio.subprocess.Process:
-    """Start `thumbsweep run work/in.csv` against the emulator."""
-    return await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-m", "worker", "run", str(work / "in.csv"),
-        "--base-url", emulator.base_url, "--ledger", str(work / "ledger.jsonl"),
-        "--concurrency", "4", "--backoff-initial", "0.01", *extra,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-    )  # fmt: skip
-
-
-async def finish(process: asyncio.subprocess.Process, limit: float = 60) -> tuple[int, str]:
-    """Wait for the process; return its exit code and stderr."""
-    _, err = await asyncio.wait_for(process.communicate(), timeout=limit)
-    assert process.returncode is not None
-    return process.returncode, err.decode()
-
-
-def deleted_at_emulator(emulator: Emulator, rows: list[tuple[str, int, int]]) -> set[int]:
-    """The person ids whose requested thumbnail the emulator no longer holds."""
-    return {p for w, p, t in rows if (w, p) in emulator.persons
-            and t not in emulator.thumbnail_ids(w, p)}  # fmt: skip
-
-
-def check_consistent(
-    emulator: Emulator, ledger: list[dict[str, Any]], rows: list[tuple[str, int, int]]
-) -> dict[tuple[str, int, int], str]:
-    """Each id in exactly one record of the run; the ledger's deletions are the API's."""
-    states = final_states(ledger)
-    assert set(states) == set(rows)
-    deleted = {key[1] for key, status in states.items() if status == "deleted"}
-    assert deleted == deleted_at_emulator(emulator, rows)
-    return states
-
 
 async def test_sigterm_drains_in_flight_and_exits_143(
-    slow_emulator: Emulator, tmp_path: Path, event_loop_choice: str
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
     """SIGTERM: no new requests, in-flight ones finish, ledger consistent, exit 143, resumable."""
     rows = single_id_rows(60)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
-    process = await start_run(slow_emulator, tmp_path, "-v")
+    process = await start_run(cli_each_loop, slow_emulator, tmp_path, "-v")
     await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 8)
     process.send_signal(signal.SIGTERM)
     signalled = time.monotonic()
     code, err = await finish(process)
     drain_seconds = time.monotonic() - signalled
     assert code == 143
-    assert f"event loop: {event_loop_choice}" in err
+    assert f"event loop: {cli_each_loop.event_loop}" in err
     assert drain_seconds < 5, drain_seconds  # in-flight requests take 0.2 s; 10 s is the cap
     assert "received SIGTERM" in err
     assert "stopped in" in err
@@ -117,19 +62,21 @@ async def test_sigterm_drains_in_flight_and_exits_143(
     assert set(states.values()) == {"deleted", "skipped"}
     assert slow_emulator.stats.in_flight == 0
 
-    resumed = await start_run(slow_emulator, tmp_path, "--resume")
+    resumed = await start_run(cli_each_loop, slow_emulator, tmp_path, "--resume")
     code, err = await finish(resumed)
     assert code == 0, err
     assert deleted_at_emulator(slow_emulator, rows) == {p for _, p, _ in rows}
 
 
-async def test_drain_timeout_cancels_slow_requests(tmp_path: Path) -> None:
+async def test_drain_timeout_cancels_slow_requests(
+    cli_each_loop: Thumbsweep, tmp_path: Path
+) -> None:
     """Requests still in flight at --drain-timeout are cancelled and recorded skipped."""
     config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=20_000)
     async with Emulator(config) as emulator:
         rows = single_id_rows(10)
         (tmp_path / "in.csv").write_text(csv_rows(rows))
-        process = await start_run(emulator, tmp_path, "--drain-timeout", "0.5")
+        process = await start_run(cli_each_loop, emulator, tmp_path, "--drain-timeout", "0.5")
         await wait_until(lambda: emulator.stats.in_flight == 4)
         process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
@@ -146,13 +93,13 @@ async def test_drain_timeout_cancels_slow_requests(tmp_path: Path) -> None:
     assert {r["attempts"] for r in interrupted} == {1}
 
 
-async def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
+async def test_second_sigint_exits_at_once(cli_each_loop: Thumbsweep, tmp_path: Path) -> None:
     """A second SIGINT cancels the drain: exit 130 quickly, with a consistent ledger."""
     config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=20_000)
     async with Emulator(config) as emulator:
         rows = single_id_rows(10)
         (tmp_path / "in.csv").write_text(csv_rows(rows))
-        process = await start_run(emulator, tmp_path)
+        process = await start_run(cli_each_loop, emulator, tmp_path)
         await wait_until(lambda: emulator.stats.in_flight == 4)
         process.send_signal(signal.SIGINT)
         await asyncio.sleep(0.3)
@@ -179,12 +126,17 @@ def _pid_namespace_available() -> bool:
 
 
 @pytest.mark.skipif(not _pid_namespace_available(), reason="needs unshare --pid (root)")
-async def test_sigterm_works_as_pid_1(slow_emulator: Emulator, tmp_path: Path) -> None:
+async def test_sigterm_works_as_pid_1(
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
+) -> None:
     """As PID 1 of its own PID namespace (as in a container) SIGTERM still drains and exits 143."""
     rows = single_id_rows(40)
     (tmp_path / "in.csv").write_text(csv_rows(rows))
     wrapper = await start_run(
-        slow_emulator, tmp_path, prefix=("unshare", "--fork", "--pid", "--mount-proc")
+        cli_each_loop,
+        slow_emulator,
+        tmp_path,
+        prefix=("unshare", "--fork", "--pid", "--mount-proc"),
     )
     await wait_until(lambda: ledger_lines(tmp_path / "ledger.jsonl") >= 4)
     children = Path(f"/proc/{wrapper.pid}/task/{wrapper.pid}/children").read_text().split()
@@ -198,7 +150,9 @@ async def test_sigterm_works_as_pid_1(slow_emulator: Emulator, tmp_path: Path) -
     check_consistent(slow_emulator, read_ledger(tmp_path / "ledger.jsonl"), rows)
 
 
-async def test_kill_9_at_several_points_then_resume_deletes_everything(tmp_path: Path) -> None:
+async def test_kill_9_at_several_points_then_resume_deletes_everything(
+    cli_each_loop: Thumbsweep, tmp_path: Path
+) -> None:
     """SIGKILL at several points, resuming each time: all ids end deleted, the ledger agrees,
     and only ids in flight at a kill were sent twice."""
     config = EmulatorConfig(access_key=ACCESS_KEY, secret_key=SECRET_KEY, latency_ms=30)
@@ -213,14 +167,14 @@ async def test_kill_9_at_several_points_then_resume_deletes_everything(tmp_path:
         ]
         kills = 0
         for reached in kill_points:
-            process = await start_run(emulator, tmp_path, "--resume")
+            process = await start_run(cli_each_loop, emulator, tmp_path, "--resume")
             await wait_until(reached)
             process.kill()
             await finish(process)
             kills += 1
         with ledger.open("a") as handle:  # as if the last kill had torn a line
             handle.write('{"ts":"2026-11-24T00:00:00.000Z","run_id":"torn","workspa')
-        process = await start_run(emulator, tmp_path, "--resume")
+        process = await start_run(cli_each_loop, emulator, tmp_path, "--resume")
         code, err = await finish(process)
         assert code == 0, err
         assert "dropped a torn last line" in err
@@ -234,15 +188,18 @@ async def test_kill_9_at_several_points_then_resume_deletes_everything(tmp_path:
 
 
 async def test_sigterm_while_reading_input_exits_143_without_sending(
-    slow_emulator: Emulator, tmp_path: Path
+    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
 ) -> None:
     """SIGTERM before sending starts (input still arriving on stdin) ends the run: exit 143."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "run", "-", "--base-url", slow_emulator.base_url,
-        "--ledger", str(tmp_path / "ledger.jsonl"),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=CHILD_ENV,
-    )  # fmt: skip
+    process = await cli_each_loop.start(
+        "run",
+        "-",
+        "--base-url",
+        slow_emulator.base_url,
+        "--ledger",
+        str(tmp_path / "ledger.jsonl"),
+        stdin=PIPE,
+    )
     assert process.stdin is not None
     process.stdin.write(b"workspace,person_id,thumbnail_id\nw,1,2\n")
     await process.stdin.drain()

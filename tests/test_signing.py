@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pydantic import SecretStr
 
 from worker.api.signing import (
@@ -44,15 +46,31 @@ def test_signer_headers_match_vector() -> None:
     }
 
 
+def now_ms() -> int:
+    """The wall clock in milliseconds, as the signer reads it."""
+    return time.time_ns() // 1_000_000
+
+
 def test_signer_uses_fresh_timestamp_each_call() -> None:
     """Without an explicit timestamp each call signs the current time in milliseconds."""
     signer = Signer("AK", SecretStr("SK"))
-    first = signer.headers("DELETE", THUMBNAIL_PATH)
-    assert first[TIMESTAMP_HEADER].isdigit()
-    assert len(first[TIMESTAMP_HEADER]) == 13
-    assert first[SIGNATURE_HEADER] == sign(
-        "DELETE", THUMBNAIL_PATH, int(first[TIMESTAMP_HEADER]), "AK", "SK"
-    )
+    signed: list[tuple[int, dict[str, str], int]] = []
+    for _ in range(2):
+        before = now_ms()
+        headers = signer.headers("DELETE", THUMBNAIL_PATH)
+        after = now_ms()
+        signed.append((before, headers, after))
+        while now_ms() == after:  # the real clock is the point here; a tick is < 1 ms away
+            pass
+    for before, headers, after in signed:
+        stamp = headers[TIMESTAMP_HEADER]
+        assert stamp.isdigit()
+        assert len(stamp) == 13
+        assert before <= int(stamp) <= after  # the time of this call
+        assert headers[SIGNATURE_HEADER] == sign("DELETE", THUMBNAIL_PATH, int(stamp), "AK", "SK")
+    (_, first, _), (_, second, _) = signed
+    assert first[TIMESTAMP_HEADER] != second[TIMESTAMP_HEADER]
+    assert first[SIGNATURE_HEADER] != second[SIGNATURE_HEADER]
 
 
 def test_signer_repr_hides_secret() -> None:
