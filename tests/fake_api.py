@@ -1,4 +1,4 @@
-"""A scripted stand-in for the HTTP client at the senders' seam (`worker.sender.RemoveApi`).
+"""A scripted stand-in for the HTTP client at the senders' seam (`worker.sending.pool.RemoveApi`).
 
 Its script decides, per call, what one attempt does: return an `Outcome`, raise (a bug), or wait
 on an event first. It records every call, so tests can say exactly what was sent and when.

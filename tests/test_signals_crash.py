@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli import (
-    PIPE,
     Thumbsweep,
     check_consistent,
     deleted_at_emulator,
@@ -185,28 +184,3 @@ async def test_kill_9_at_several_points_then_resume_deletes_everything(
         assert deleted_at_emulator(emulator, rows) == {p for _, p, _ in rows}
         sent_twice = [key for key, count in emulator.stats.per_id.items() if count > 1]
         assert len(sent_twice) <= 4 * kills  # at most the requests in flight at each kill
-
-
-async def test_sigterm_while_reading_input_exits_143_without_sending(
-    cli_each_loop: Thumbsweep, slow_emulator: Emulator, tmp_path: Path
-) -> None:
-    """SIGTERM before sending starts (input still arriving on stdin) ends the run: exit 143."""
-    process = await cli_each_loop.start(
-        "run",
-        "-",
-        "--base-url",
-        slow_emulator.base_url,
-        "--ledger",
-        str(tmp_path / "ledger.jsonl"),
-        stdin=PIPE,
-    )
-    assert process.stdin is not None
-    process.stdin.write(b"workspace,person_id,thumbnail_id\nw,1,2\n")
-    await process.stdin.drain()
-    await asyncio.sleep(1.0)  # the worker is now blocked reading the rest of stdin
-    process.send_signal(signal.SIGTERM)
-    code, err = await finish(process)
-    assert code == 143
-    assert "stopped by SIGTERM before sending started" in err
-    assert "Traceback" not in err
-    assert slow_emulator.stats.total_requests == 0

@@ -1,4 +1,4 @@
-"""The `thumbsweep` command: argv → Settings → pipeline → exit code. Thin by design."""
+"""The `thumbsweep` command: argv → Settings → one run → exit code. Thin by design."""
 
 from __future__ import annotations
 
