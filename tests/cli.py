@@ -26,16 +26,19 @@ Stream = int | IO[Any] | None
 
 @dataclass(frozen=True)
 class Thumbsweep:
-    """How to start the CLI: on which event loop (None: the CLI's own default choice)."""
+    """How to start the CLI: on which event loop (None: the CLI's own default choice), and
+    whether the child gets the test credentials."""
 
     event_loop: str | None = None
+    credentials: bool = True
 
     def env(self, **extra: str) -> dict[str, str]:
         """The child's environment: this process's, minus every THUMBSWEEP_/NCLOUD_ setting
         (a developer's credentials or config must not leak in), plus the test credentials."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))}
-        env["THUMBSWEEP_ACCESS_KEY"] = ACCESS_KEY
-        env["THUMBSWEEP_SECRET_KEY"] = SECRET_KEY
+        if self.credentials:
+            env["THUMBSWEEP_ACCESS_KEY"] = ACCESS_KEY
+            env["THUMBSWEEP_SECRET_KEY"] = SECRET_KEY
         if self.event_loop is not None:
             env["THUMBSWEEP_EVENT_LOOP"] = self.event_loop
         return {**env, **extra}
@@ -49,17 +52,24 @@ class Thumbsweep:
         prefix: tuple[str, ...] = (),
         program: tuple[str, ...] = ("-m", "worker"),
         env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> asyncio.subprocess.Process:
         """Start `[prefix...] python -m worker ARGS` (or another `program` for the interpreter,
-        such as `-c SCRIPT`); `env` adds to the child's environment."""
+        such as `-c SCRIPT`) in `cwd` (default: this process's); `env` adds to the child's
+        environment."""
         return await asyncio.create_subprocess_exec(
             *prefix, sys.executable, *program, *args,
-            stdin=stdin, stdout=stdout, stderr=stderr, env=self.env(**(env or {})),
+            stdin=stdin, stdout=stdout, stderr=stderr, env=self.env(**(env or {})), cwd=cwd,
         )  # fmt: skip
 
-    async def run(self, *args: str, limit: float = 60, **options: Any) -> Finished:
-        """Run the CLI to its end (within `limit` seconds); its exit code and output."""
-        return await finish_with_output(await self.start(*args, **options), limit)
+    async def run(
+        self, *args: str, limit: float = 60, input: bytes | None = None, **options: Any
+    ) -> Finished:
+        """Run the CLI to its end (within `limit` seconds), feeding it `input` on stdin if
+        given; its exit code and output."""
+        if input is not None:
+            options["stdin"] = PIPE
+        return await finish_with_output(await self.start(*args, **options), limit, input)
 
 
 thumbsweep = Thumbsweep()  # the CLI on its default event loop
@@ -73,9 +83,12 @@ class Finished(NamedTuple):
     err: str
 
 
-async def finish_with_output(process: asyncio.subprocess.Process, limit: float = 60) -> Finished:
-    """Wait (at most `limit` seconds) for the process; its exit code, stdout and stderr."""
-    out, err = await asyncio.wait_for(process.communicate(), timeout=limit)
+async def finish_with_output(
+    process: asyncio.subprocess.Process, limit: float = 60, input: bytes | None = None
+) -> Finished:
+    """Wait (at most `limit` seconds) for the process, after writing `input` to its stdin if
+    given; its exit code, stdout and stderr."""
+    out, err = await asyncio.wait_for(process.communicate(input), timeout=limit)
     assert process.returncode is not None
     return Finished(process.returncode, (out or b"").decode(), (err or b"").decode())
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli import Finished, Thumbsweep
 from worker import __version__
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -23,22 +22,15 @@ ACCESS_KEY = "cli-access"
 SECRET_KEY = "cli-secret-must-never-appear-8086"
 
 
+# The CLI as a user without configured credentials starts it; tests add what they need.
+plain = Thumbsweep(credentials=False)
+
+
 async def thumbsweep(
     *args: str, stdin: bytes = b"", env: dict[str, str] | None = None, cwd: Path | None = None
-) -> tuple[int, str, str]:
-    """Run `python -m worker ARGS` in a subprocess; return (exit code, stdout, stderr)."""
-    child_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))
-    }
-    child_env.update(env or {})
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=child_env, cwd=cwd or Path.cwd(),
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+) -> Finished:
+    """Run `python -m worker ARGS` with `stdin`; its exit code, stdout and stderr."""
+    return await plain.run(*args, input=stdin, env=env, cwd=cwd or Path.cwd())
 
 
 CREDENTIALS = {"THUMBSWEEP_ACCESS_KEY": ACCESS_KEY, "THUMBSWEEP_SECRET_KEY": SECRET_KEY}
@@ -179,12 +171,9 @@ async def test_authentication_failure_exits_3_and_names_the_clock(tmp_path: Path
 
 async def test_emulate_command_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     """`thumbsweep emulate` prints its URL, serves a real run, and exits 0 on SIGTERM."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))}
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "emulate", "--port", "0",
-        "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
+    server = await plain.start(
+        "emulate", "--port", "0", "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY
+    )
     try:
         assert server.stdout is not None
         line = (await asyncio.wait_for(server.stdout.readline(), timeout=30)).decode()

@@ -19,7 +19,6 @@ import socket
 import stat
 import sys
 from pathlib import Path
-from types import TracebackType
 
 from worker.clock import utc_now_iso_seconds
 from worker.errors import ConfigError, LedgerBusyError
@@ -121,12 +120,7 @@ class LedgerLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
 
