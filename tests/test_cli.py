@@ -143,7 +143,7 @@ async def test_dry_run_needs_no_credentials(tmp_path: Path) -> None:
         "run", str(source), "--dry-run", "--ledger", str(ledger),
         "--base-url", "http://127.0.0.1:9",
     )  # fmt: skip
-    assert code == 1, err
+    assert code == 4, err  # an invalid row needs a person
     statuses = [json.loads(line)["status"] for line in ledger.read_text().splitlines()]
     assert statuses == ["invalid", "dry_run"]
     assert "invalid input rows: 1" in err

@@ -77,7 +77,7 @@ async def test_authentication_failure_stops_and_skips_the_rest(tmp_path: Path) -
 async def test_invalid_rows_are_recorded_and_the_rest_is_sent(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    """Invalid rows get an invalid record with line and error; valid ones are deleted; exit 1."""
+    """Invalid rows get an invalid record with line and error; valid ones are deleted; exit 4."""
     text = "workspace,person_id,thumbnail_id\nw,1,10\n,2,20\nw,x,30\nw,3,-4\nw,4,40\n"
     result, ledger = await sweep(emulator, tmp_path, text)
     invalid = [record for record in ledger if record["status"] == "invalid"]
@@ -85,7 +85,7 @@ async def test_invalid_rows_are_recorded_and_the_rest_is_sent(
     assert all(set(record) == {"ts", "run_id", "status", "line", "error"} for record in invalid)
     assert sorted(r["person_id"] for r in ledger if r["status"] == "deleted") == [1, 4]
     assert emulator.stats.total_requests == 2
-    assert result.exit_code == 1
+    assert result.exit_code == 4
 
 
 async def test_dry_run_sends_nothing(emulator: Emulator, tmp_path: Path) -> None:
@@ -129,7 +129,8 @@ async def test_last_thumbnail_refusal_is_a_final_failure(
     assert "a person must keep at least one thumbnail" in record["message"]
     assert "not retried" in record["message"]
     assert emulator.thumbnail_ids("w", 5) == [1, 2]
-    assert result.exit_code == 1
+    assert record["retryable"] is False
+    assert result.exit_code == 4
 
 
 async def test_workspace_needing_percent_encoding(emulator: Emulator, tmp_path: Path) -> None:

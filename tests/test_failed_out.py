@@ -25,7 +25,7 @@ async def test_failed_out_round_trip_with_permanent_failures(
     emulator.fault_plan = plan
     failed_out = tmp_path / "failed.csv"
     first, ledger = await sweep(emulator, tmp_path, csv_rows(rows), failed_out=failed_out)
-    assert first.exit_code == 1
+    assert first.exit_code == 4
     with failed_out.open(newline="") as handle:
         written = list(csv.DictReader(handle))
     assert {(r["workspace"], int(r["person_id"])) for r in written} == {

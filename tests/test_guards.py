@@ -43,7 +43,7 @@ async def test_breaker_ignores_a_low_failure_rate(emulator: Emulator, tmp_path: 
     statuses = list(final_states(ledger).values())
     assert statuses.count("failed") == 25
     assert statuses.count("deleted") == 75
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # permanent refusals only
 
 
 async def test_max_deletes_refuses_before_sending(emulator: Emulator, tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ async def test_redirect_is_not_followed_and_fails_naming_only_the_host(
         assert "steal" not in record["message"]
         assert "cafef00d" not in json.dumps(record)
     assert emulator.stats.total_requests == len(ROWS)
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a redirect is permanent
 
 
 async def test_body_over_the_cap_is_a_retryable_failure(emulator: Emulator, tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ async def test_odd_error_body_becomes_a_clean_failed_record(
     assert_each_id_recorded_once(ledger, "failed")
     for record in ledger:
         assert_clean(record["message"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a 400 is a permanent refusal
 
 
 async def test_odd_success_body_is_recorded(emulator: Emulator, tmp_path: Path) -> None:

@@ -33,9 +33,12 @@ _NOT_FLAGS = frozenset({"log_level"})
 # (tests/test_cli.py compares them).
 EXIT_CODES: tuple[tuple[str, str], ...] = (
     ("0", "every id deleted (with --dry-run: every row valid)"),
-    ("1", "finished, with failed, skipped or invalid entries in the ledger"),
+    ("1", "incomplete, and a later --resume can make progress (retryable failures or skipped "
+     "ids left)"),
     ("2", "usage, configuration or unreadable input: nothing sent"),
     ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes)"),
+    ("4", "finished; nothing a retry could fix is left, but permanent failures or invalid rows "
+     "need a person (--resume holds them back; --retry-permanent sends them again)"),
     ("70", "internal error in thumbsweep (rerun with -v); --resume continues"),
     ("74", "an output (the ledger, --failed-out) could not be written; fix it, then --resume"),
     ("75", "another run holds the ledger's lock: nothing read or sent; try again later"),

@@ -12,9 +12,10 @@ class ExitCode(IntEnum):
     """Every exit code of `thumbsweep run` (README and `run --help` list the same)."""
 
     OK = 0  # every id deleted
-    INCOMPLETE = 1  # failed, skipped or invalid entries
+    INCOMPLETE = 1  # something a later --resume can progress is left (retryable or skipped)
     USAGE = 2  # usage, configuration or unreadable input: nothing sent
     GUARD = 3  # a guard stopped the run
+    NEEDS_PERSON = 4  # finished; nothing a retry could fix, but permanent failures or invalid rows
     INTERNAL = 70  # EX_SOFTWARE: a bug in thumbsweep
     IOERR = 74  # EX_IOERR: the ledger or --failed-out could not be written
     TEMPFAIL = 75  # EX_TEMPFAIL: another run holds the ledger's lock

@@ -31,7 +31,7 @@ from worker.records.failed_out import FailedOut
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
 from worker.records.recorder import Recorder
-from worker.records.resume import iter_deleted
+from worker.records.resume import resume_from
 from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.pool import RemoveApi, SenderPool
@@ -56,18 +56,26 @@ class RunResult:
     stop_reason: str | None = None
     stop_exit_code: int = 0
     output_errors: list[str] = field(default_factory=list)  # ledger or --failed-out not complete
+    retryable_left: int = 0  # failed (retryable) and skipped records: --resume may progress
+    needs_person: int = 0  # permanent failures and invalid rows written by this run
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 1 failed, skipped or invalid entries; 3 guard; 70 a bug; 74 an output
-        could not be written (it wins: the ledger or --failed-out is not the whole story);
-        129/130/143 signals."""
+        """0 all done; 1 a later --resume can make progress; 4 finished, but permanent failures
+        or invalid rows need a person; 3 guard; 70 a bug; 74 an output could not be written (it
+        wins: the ledger or --failed-out is not the whole story); 129/130/143 signals.
+
+        1 wins over 4: while a retry can still progress, a cron loop should go on; it ends on
+        4 once only what needs a person is left (held back by --resume from then on).
+        """
         if self.output_errors:
             return ExitCode.IOERR
         if self.stop_reason is not None:
             return self.stop_exit_code
-        if any(self.stats.requests[status] for status in ("failed", "skipped", "invalid")):
+        if self.retryable_left:
             return ExitCode.INCOMPLETE
+        if self.needs_person or self.plan.permanent_failures:
+            return ExitCode.NEEDS_PERSON
         return ExitCode.OK
 
 
@@ -104,8 +112,7 @@ def _read_input(source: str, setup: RunSetup) -> tuple[Batcher, list[InvalidRow]
             else:
                 invalid.append(item)
         if settings.resume:
-            for workspace, person_id, ids in iter_deleted(setup.outputs.ledger):
-                batcher.drop_deleted(workspace, person_id, ids)
+            resume_from(setup.outputs.ledger, batcher, retry_permanent=settings.retry_permanent)
     return batcher, invalid
 
 
@@ -113,6 +120,11 @@ def _log_plan(plan: Plan, invalid: int, settings: Settings) -> None:
     extra = ""
     if settings.resume:
         extra += f", {plan.already_deleted} already deleted per the ledger"
+        if plan.permanent_failures:
+            extra += (
+                f", {plan.permanent_failures} held back as permanent failures "
+                "(--retry-permanent sends them)"
+            )
     if settings.shard is not None:
         extra += f", {plan.other_shards} ids left to other shards (shard {settings.shard})"
     log.info(
@@ -125,7 +137,7 @@ def _log_plan(plan: Plan, invalid: int, settings: Settings) -> None:
 
 def _check_max_deletes(plan: Plan, settings: Settings) -> None:
     limit = settings.max_deletes
-    total = plan.unique_ids + plan.already_deleted
+    total = plan.unique_ids + plan.already_deleted + plan.permanent_failures
     if limit is not None and total > limit:
         raise TooManyDeletesError(
             f"refusing to run: the input holds {total} unique ids, more than --max-deletes "
@@ -189,7 +201,10 @@ async def run(
         if failed_out is not None:
             failed_out.close()
     errors = [e for e in (recorder.ledger_error, failed_out and failed_out.error) if e]
-    result = RunResult(run_id, plan, stats, *stop, output_errors=errors)
+    result = RunResult(
+        run_id, plan, stats, *stop, output_errors=errors,
+        retryable_left=recorder.retryable_left, needs_person=recorder.needs_person,
+    )  # fmt: skip
     metrics.labels.exit_code = result.exit_code
     metrics.write_final_textfile()
     with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete

@@ -109,7 +109,14 @@ class Settings(BaseSettings):
         description="validate, batch and write dry_run records; send nothing; needs no credentials",
     )
     resume: bool = Field(
-        False, description="skip the ids the ledger already records as deleted; append to it"
+        False,
+        description="skip the ids the ledger records as deleted, and those whose latest record "
+        "is a permanent failure; append to it",
+    )
+    retry_permanent: bool = Field(
+        False,
+        description="with --resume, send again the ids whose latest record is a permanent "
+        "failure (after a person fixed the cause)",
     )
     log_level: LogLevel = Field(
         "INFO", description="DEBUG, INFO, WARNING or ERROR; -v and -q move it one step"

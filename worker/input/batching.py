@@ -46,6 +46,7 @@ class Plan:
     duplicates: int
     requests: int
     already_deleted: int = 0
+    permanent_failures: int = 0  # left out by --resume: their latest record is a permanent failure
     other_shards: int = 0
 
 
@@ -55,6 +56,7 @@ class Batcher:
     def __init__(self, shard: Shard | None = None) -> None:
         self._shard = shard
         self.already_deleted = 0
+        self.permanent_failures = 0
         self.other_shards = 0
         self._ids: dict[PersonKey, array[int]] = {}
         self._large: dict[PersonKey, set[int]] = {}
@@ -96,11 +98,22 @@ class Batcher:
         Called once the whole input has been added (a later `add` is refused, since the ids
         dropped here would no longer count as seen). Ids the input does not hold are ignored.
         """
+        self.already_deleted += self._leave_out(workspace, person_id, thumbnail_ids)
+
+    def hold_back_permanent(
+        self, workspace: str, person_id: int, thumbnail_ids: Iterable[int]
+    ) -> None:
+        """Leave out ids whose latest ledger record is a permanent failure (as `drop_deleted`)."""
+        self.permanent_failures += self._leave_out(workspace, person_id, thumbnail_ids)
+
+    def _leave_out(self, workspace: str, person_id: int, thumbnail_ids: Iterable[int]) -> int:
+        """Drop those of a person's ids that the input holds; how many were dropped."""
         key = (workspace, person_id)
         ids = self._ids.get(key)
         if not ids:
-            return
+            return 0
         self._dropping = True
+        dropped = 0
         seen = self._large.get(key) if self._large else None
         for thumbnail_id in thumbnail_ids:
             if seen is not None:
@@ -115,8 +128,9 @@ class Batcher:
                     del ids[ids.index(thumbnail_id)]  # at most _SCAN_LIMIT ids: a short C scan
                 except ValueError:
                     continue
-            self.already_deleted += 1
+            dropped += 1
             self.unique_ids -= 1
+        return dropped
 
     def _compact(self) -> None:
         """Filter the arrays of large persons that lost ids to drop_deleted (ids stay in order)."""
@@ -136,6 +150,7 @@ class Batcher:
             duplicates=self.duplicates,
             requests=requests,
             already_deleted=self.already_deleted,
+            permanent_failures=self.permanent_failures,
             other_shards=self.other_shards,
         )
 

@@ -85,7 +85,7 @@ def read_jobs(
     name = _display_name(source)
     stream = open_input(source)
     try:
-        raw_lines: Iterator[bytes] = byte_lines(stream, name)
+        raw_lines: Iterator[bytes] = _refuse_empty(byte_lines(stream, name), name)
         resolved = format_from_name(source, fmt)
         if resolved is None:
             head, raw_lines = peek_head(raw_lines)
@@ -98,6 +98,19 @@ def read_jobs(
     finally:
         if source != "-":
             stream.close()
+
+
+def _refuse_empty(raw_lines: Iterator[bytes], name: str) -> Iterator[bytes]:
+    """The lines, but an input of 0 bytes is an error: it is what a failed producer leaves in a
+    pipe (`psql ... | thumbsweep run -`), never a deliberate job. A header alone is one."""
+    first = next(raw_lines, None)
+    if first is None:
+        raise InputError(
+            f"input {name} is empty (0 bytes): nothing to do. If it came from a pipe, the "
+            "command before thumbsweep probably failed; an empty job is a CSV header alone"
+        )
+    yield first
+    yield from raw_lines
 
 
 def _display_name(source: str) -> str:

@@ -22,6 +22,7 @@ from worker.errors import ConfigError, LedgerWriteError
 from worker.records.record import (
     CSV_COLUMNS,
     CSV_HEADER,
+    LEGACY_CSV_COLUMNS,
     LedgerRecord,
     csv_line,
     json_line,
@@ -56,6 +57,7 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.is_csv = path.suffix.lower() == ".csv"
+        self._columns: tuple[str, ...] = CSV_COLUMNS  # an older CSV ledger keeps its own columns
         self._fd: int | None = None
         self._size = 0  # bytes of complete lines: where a failed write is cut back to
         self._unsynced = 0
@@ -90,7 +92,16 @@ class Ledger:
         with self.path.open("rb") as existing:
             if self.is_csv:
                 header = existing.readline().decode("utf-8", "replace").strip()
-                if header != ",".join(CSV_COLUMNS):
+                if header == ",".join(LEGACY_CSV_COLUMNS):
+                    # Written before `retryable` existed: keep its columns so the file stays
+                    # one table; --resume then sends its failures again, as it always did.
+                    self._columns = LEGACY_CSV_COLUMNS
+                    log.warning(
+                        "ledger %s has no retryable column (an older thumbsweep wrote it): "
+                        "--resume will send permanent failures again; use a new --ledger to "
+                        "record them", self.path,
+                    )  # fmt: skip
+                elif header != ",".join(CSV_COLUMNS):
                     raise ConfigError(
                         f"ledger '{self.path}' exists with other columns; choose another --ledger"
                     )
@@ -108,7 +119,7 @@ class Ledger:
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
         if self.is_csv:
-            self._write(csv_line(record, utc_now_iso()))
+            self._write(csv_line(record, utc_now_iso(), self._columns))
         else:
             self._write(json_line(record, utc_now_iso()))
 

@@ -40,9 +40,12 @@ REQUEST_FIELDS = (
     "elapsed_ms",
     "remaining_thumbnail_ids",
     "primary_thumbnail_id",
+    "retryable",
 )
 INVALID_FIELDS = ("ts", "run_id", "status", "line", "error")
 CSV_COLUMNS = (*REQUEST_FIELDS, "line", "error")
+# The CSV columns before `retryable` existed: such a ledger is still resumed and appended to.
+LEGACY_CSV_COLUMNS = tuple(name for name in CSV_COLUMNS if name != "retryable")
 # A leading quote is escaped too, so that unescaping (for --resume) is exact.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "'")
 # Marks a CSV cell whose lone surrogates and backslashes are escaped (see the module docstring).
@@ -68,6 +71,8 @@ class LedgerRecord(NamedTuple):
     elapsed_ms: int | None = None
     remaining_thumbnail_ids: tuple[int, ...] | None = None
     primary_thumbnail_id: int | None = None
+    # failed / skipped: whether a later --resume may make progress (None for other statuses)
+    retryable: bool | None = None
     line: int | None = None
     error: str | None = None
 
@@ -92,6 +97,7 @@ class LedgerRecord(NamedTuple):
                 None if self.remaining_thumbnail_ids is None else list(self.remaining_thumbnail_ids)
             ),
             "primary_thumbnail_id": self.primary_thumbnail_id,
+            "retryable": self.retryable,
         }
 
 
@@ -105,6 +111,10 @@ def _json_text(value: str | None) -> str:
 
 def _json_int(value: int | None) -> str:
     return "null" if value is None else str(value)
+
+
+def _json_bool(value: bool | None) -> str:
+    return "null" if value is None else ("true" if value else "false")
 
 
 def _json_ids(ids: tuple[int, ...] | None) -> str:
@@ -147,7 +157,8 @@ def json_line(record: LedgerRecord, ts: str) -> str:
         f'"message":{_json_text(record.message)},"attempts":{record.attempts},'
         f'"elapsed_ms":{_json_int(record.elapsed_ms)},'
         f'"remaining_thumbnail_ids":{_json_ids(record.remaining_thumbnail_ids)},'
-        f'"primary_thumbnail_id":{_json_int(record.primary_thumbnail_id)}}}\n'
+        f'"primary_thumbnail_id":{_json_int(record.primary_thumbnail_id)},'
+        f'"retryable":{_json_bool(record.retryable)}}}\n'
     )
     return line if line.isascii() else _utf8_safe(line)  # the check inline: ASCII is the norm
 
@@ -158,6 +169,8 @@ def _csv_cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return ";".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     text = str(value)
     if isinstance(value, str):
         if not text.isascii() and _LONE_SURROGATE.search(text) is not None:
@@ -195,7 +208,7 @@ def _csv_line(values: list[str]) -> str:
 CSV_HEADER = _csv_line(list(CSV_COLUMNS))
 
 
-def csv_line(record: LedgerRecord, ts: str) -> str:
-    """The record as one CSV line in `CSV_COLUMNS` order."""
+def csv_line(record: LedgerRecord, ts: str, columns: tuple[str, ...] = CSV_COLUMNS) -> str:
+    """The record as one CSV line in `columns` order (`LEGACY_CSV_COLUMNS` for an old ledger)."""
     fields = record.as_dict(ts)
-    return _csv_line([_csv_cell(fields.get(name)) for name in CSV_COLUMNS])
+    return _csv_line([_csv_cell(fields.get(name)) for name in columns])

@@ -41,6 +41,10 @@ class Recorder:
         self._fallback_stream = fallback
         self.ledger_error: str | None = None  # set once the ledger could not be written
         self.unwritten = 0  # records printed on stderr instead of the ledger
+        # What the exit code is made of: records a later --resume may progress (failed and
+        # retryable, skipped), and records only a person can settle (permanent, invalid).
+        self.retryable_left = 0
+        self.needs_person = 0
 
     def record(self, record: LedgerRecord) -> None:
         """Write one record (to the ledger, or to stderr once it failed) and count it."""
@@ -53,6 +57,10 @@ class Recorder:
         else:
             self._print(record)
         self._stats.count(record)
+        if record.status == "invalid" or (record.status == "failed" and not record.retryable):
+            self.needs_person += 1
+        elif record.status in ("failed", "skipped"):
+            self.retryable_left += 1
         if self._failed_out is not None and record.status in ("failed", "skipped"):
             workspace, person_id = record.workspace, record.person_id
             if workspace is not None and person_id is not None:  # always, for a batch

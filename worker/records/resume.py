@@ -1,6 +1,9 @@
-"""Read a ledger back for `--resume`: which (workspace, person, id) are already deleted.
+"""Read a ledger back for `--resume`: which (workspace, person, id) are already deleted, and
+which ended, in their latest record, as a permanent failure (`failed` with `retryable` false).
 
-Only `deleted` records count; everything else is sent again. The ledger is streamed, one
+Deleted ids are never sent again; permanent failures are held back unless --retry-permanent;
+everything else is sent again. A record without `retryable` (an older ledger) counts as
+retryable, as every failure did before the field existed. The ledger is streamed, one
 binary line at a time, so a ledger of millions of records costs no more memory than its
 longest line: records end with "\n" alone (the writer escapes or quotes every other line
 break, and U+2028 and its kin are plain text). A torn last line (one without its final "\n":
@@ -15,19 +18,28 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from worker.errors import ConfigError, LedgerCorruptError
-from worker.records.record import CSV_COLUMNS, unescape_csv_cell
+from worker.input.batching import Batcher
+from worker.records.record import CSV_COLUMNS, LEGACY_CSV_COLUMNS, unescape_csv_cell
 
 DeletedIds = dict[tuple[str, int], set[int]]
 DeletedRecord = tuple[str, int, list[int]]
 """One `deleted` record: its workspace, person and thumbnail ids."""
 
-_STATUS = CSV_COLUMNS.index("status")
-_WORKSPACE = CSV_COLUMNS.index("workspace")
-_PERSON_ID = CSV_COLUMNS.index("person_id")
-_THUMBNAIL_IDS = CSV_COLUMNS.index("thumbnail_ids")
+
+class PastOutcome(NamedTuple):
+    """What one earlier `deleted`, `failed` or `skipped` record says about its ids."""
+
+    status: str
+    permanent: bool  # failed, and recorded not retryable
+    workspace: str
+    person_id: int
+    thumbnail_ids: list[int]
+
+
+_RESUMED = frozenset({"deleted", "failed", "skipped"})
 _BLANK = b" \t\r\n"
 
 
@@ -66,7 +78,7 @@ def _complete_lines(path: Path, handle: BinaryIO) -> Iterator[tuple[int, str]]:
         raise ConfigError(f"cannot read ledger '{path}': {exc.strerror}") from None
 
 
-def _jsonl_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[DeletedRecord]:
+def _jsonl_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[PastOutcome]:
     for number, line in lines:
         if not line.strip(" \t\r\n"):
             continue
@@ -78,7 +90,8 @@ def _jsonl_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[Del
             raise _corrupt(path, number, "invalid JSON") from None
         if not isinstance(record, dict) or not isinstance(record.get("status"), str):
             raise _corrupt(path, number, "not a ledger record")
-        if record["status"] != "deleted":
+        status = record["status"]
+        if status not in _RESUMED:
             continue
         workspace, person_id = record.get("workspace"), record.get("person_id")
         ids = _id_list(record.get("thumbnail_ids"))
@@ -88,41 +101,53 @@ def _jsonl_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[Del
             or isinstance(person_id, bool)
             or ids is None
         ):
-            raise _corrupt(path, number, "a deleted record without workspace, person or ids")
-        yield workspace, person_id, ids
+            if status == "deleted":  # a failure that cannot be read is sent again, as before
+                raise _corrupt(path, number, "a deleted record without workspace, person or ids")
+            continue
+        permanent = status == "failed" and record.get("retryable") is False
+        yield PastOutcome(status, permanent, workspace, person_id, ids)
 
 
-def _csv_deleted(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[DeletedRecord]:
+def _csv_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[PastOutcome]:
     # The csv module's own rules join a quoted cell's lines into one record; its line_num
     # counts the lines it has taken, so a record starts one line after the previous ended.
     reader = csv.reader((line for _, line in lines), strict=True)
     start = 1
+    columns: tuple[str, ...] = CSV_COLUMNS
     try:
         for row in reader:
             number, start = start, reader.line_num + 1
             if number == 1:
-                if tuple(row) != CSV_COLUMNS:
+                if tuple(row) not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
                     raise _corrupt(path, 1, "not a thumbsweep CSV ledger header")
+                columns = tuple(row)
                 continue
             if not row:
                 continue
-            if len(row) != len(CSV_COLUMNS):
-                found = len(row)
-                raise _corrupt(path, number, f"expected {len(CSV_COLUMNS)} fields, found {found}")
-            if row[_STATUS] != "deleted":
+            if len(row) != len(columns):
+                raise _corrupt(path, number, f"expected {len(columns)} fields, found {len(row)}")
+            cell = dict(zip(columns, row, strict=True))
+            status = cell["status"]
+            if status not in _RESUMED:
                 continue
             try:
-                person_id = int(row[_PERSON_ID])
-                ids = [int(part) for part in row[_THUMBNAIL_IDS].split(";")]
+                person_id = int(cell["person_id"])
+                ids = [int(part) for part in cell["thumbnail_ids"].split(";")]
             except ValueError:
-                raise _corrupt(path, number, "a deleted record with a bad person or id") from None
-            yield unescape_csv_cell(row[_WORKSPACE]), person_id, ids
+                if status == "deleted":
+                    why = "a deleted record with a bad person or id"
+                    raise _corrupt(path, number, why) from None
+                continue
+            permanent = status == "failed" and cell.get("retryable") == "false"
+            workspace = unescape_csv_cell(cell["workspace"])
+            yield PastOutcome(status, permanent, workspace, person_id, ids)
     except csv.Error as exc:
         raise _corrupt(path, start, f"CSV error: {exc}") from None
 
 
-def iter_deleted(path: Path) -> Iterator[DeletedRecord]:
-    """Stream every `deleted` record of the ledger at `path`; nothing if there is no ledger.
+def iter_outcomes(path: Path) -> Iterator[PastOutcome]:
+    """Stream every `deleted`, `failed` and `skipped` record of the ledger at `path`, in order;
+    nothing if there is no ledger.
 
     Raises `LedgerCorruptError` (a `ConfigError`: exit 2) at the first unreadable line that is
     not the torn last one, and `ConfigError` if the file cannot be read.
@@ -136,9 +161,39 @@ def iter_deleted(path: Path) -> Iterator[DeletedRecord]:
     with handle:
         lines = _complete_lines(path, handle)
         if path.suffix.lower() == ".csv":
-            yield from _csv_deleted(path, lines)
+            yield from _csv_outcomes(path, lines)
         else:
-            yield from _jsonl_deleted(path, lines)
+            yield from _jsonl_outcomes(path, lines)
+
+
+def resume_from(path: Path, batcher: Batcher, *, retry_permanent: bool = False) -> None:
+    """Leave out of `batcher` what the ledger says needs no new request.
+
+    Every id ever recorded `deleted` is dropped (a deletion is final). An id whose latest
+    record is a permanent failure is held back (counted in the plan) unless `retry_permanent`:
+    sending it again would be refused again, and a cron loop must be able to end. Only those
+    ids are held in memory; the ledger itself is streamed.
+    """
+    permanent: dict[tuple[str, int], set[int]] = {}
+    for past in iter_outcomes(path):
+        if past.status == "deleted":
+            batcher.drop_deleted(past.workspace, past.person_id, past.thumbnail_ids)
+        key = (past.workspace, past.person_id)
+        if past.permanent:
+            permanent.setdefault(key, set()).update(past.thumbnail_ids)
+        elif permanent and key in permanent:  # a later record of the id overrides the refusal
+            permanent[key].difference_update(past.thumbnail_ids)
+    if not retry_permanent:
+        for (workspace, person_id), ids in permanent.items():
+            batcher.hold_back_permanent(workspace, person_id, ids)
+
+
+def iter_deleted(path: Path) -> Iterator[DeletedRecord]:
+    """Stream every `deleted` record of the ledger at `path`; nothing if there is no ledger
+    (errors as `iter_outcomes`)."""
+    for past in iter_outcomes(path):
+        if past.status == "deleted":
+            yield past.workspace, past.person_id, past.thumbnail_ids
 
 
 def read_deleted(path: Path) -> DeletedIds:

@@ -23,6 +23,21 @@ STILL_LISTED_MESSAGE = (
 )
 
 
+def is_permanent_failure(outcome: Outcome) -> bool:
+    """Whether a final answer that is not a deletion would be given again, so that only a person
+    can fix it: a refusal (4xx other than 429, 401 and 403, e.g. the last-thumbnail refusal, an
+    unknown person, a body too large) or a redirect (never followed).
+
+    Everything else a later --resume may get past: transient errors after attempts ran out,
+    401/403 (the credentials or the clock, fixed for the whole run), odd or oversized replies,
+    and connection failures. A success that still lists ids is not an outcome of this kind.
+    """
+    status = outcome.http_status
+    if outcome.retryable or outcome.auth_failure or status is None:
+        return False
+    return 300 <= status < 500
+
+
 def auth_stop_reason(outcome: Outcome) -> str:
     """Plain words for a 401/403: which credentials to check, and the clock."""
     detail = f"HTTP {outcome.http_status}"

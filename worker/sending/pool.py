@@ -31,6 +31,7 @@ from worker.sending.outcome_messages import (
     auth_stop_reason,
     failure_message,
     internal_error_reason,
+    is_permanent_failure,
 )
 from worker.sending.retry import RetryPolicy
 from worker.sending.throttle import RateLimiter
@@ -225,7 +226,7 @@ class SenderPool:
             if still:
                 records.append(self._new(
                     still, batch, "failed", outcome, attempts, started, STILL_LISTED_MESSAGE,
-                    remaining=outcome.remaining_ids, primary=outcome.primary_id,
+                    remaining=outcome.remaining_ids, primary=outcome.primary_id, retryable=True,
                 ))  # fmt: skip
             return records
         if not outcome.sent or (outcome.retryable and self.guard.tripped):
@@ -239,7 +240,11 @@ class SenderPool:
         if failures == _LOGGED_FAILURES:
             log.warning("further failures are only written to the ledger")
         ids = batch.thumbnail_ids
-        return [self._new(ids, batch, "failed", outcome, attempts, started, message)]
+        retryable = not is_permanent_failure(outcome)
+        record = self._new(
+            ids, batch, "failed", outcome, attempts, started, message, retryable=retryable
+        )
+        return [record]
 
     def _skipped(
         self,
@@ -256,7 +261,9 @@ class SenderPool:
                 message = (
                     f"stopped before retrying ({self.guard.reason}); last attempt: {last.message}"
                 )
-        return self._new(batch.thumbnail_ids, batch, "skipped", last, attempts, started, message)
+        return self._new(
+            batch.thumbnail_ids, batch, "skipped", last, attempts, started, message, retryable=True
+        )
 
     def _record_unsent(self, batch: PersonBatch) -> None:
         self._recorder.record(self._skipped(batch, 0, None, None))
@@ -273,6 +280,7 @@ class SenderPool:
         *,
         remaining: tuple[int, ...] | None = None,
         primary: int | None = None,
+        retryable: bool | None = None,
     ) -> LedgerRecord:
         return LedgerRecord(
             run_id=self._run_id,
@@ -287,4 +295,5 @@ class SenderPool:
             elapsed_ms=None if started is None else round((time.perf_counter() - started) * 1000),
             remaining_thumbnail_ids=remaining,
             primary_thumbnail_id=primary,
+            retryable=retryable,
         )
