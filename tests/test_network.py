@@ -57,6 +57,18 @@ async def test_refused_connections_stop_fast_with_exit_3(tmp_path: Path) -> None
     assert "refused" in reason.lower()
 
 
+async def test_unknown_host_stops_fast_with_exit_3(tmp_path: Path) -> None:
+    """A host name that does not resolve: exit 3 within seconds, naming the host."""
+    code, reason, ledger, seconds = await _default_run(
+        tmp_path, "https://thumbsweep-test.invalid", 12
+    )
+    assert code == 3
+    assert seconds < 10
+    assert {r["status"] for r in ledger} == {"skipped"}
+    assert reason is not None
+    assert "cannot resolve the API host thumbsweep-test.invalid:443" in reason
+
+
 async def test_untrusted_certificate_stops_fast_and_ca_bundle_fixes_it(
     emulator: Emulator, tmp_path: Path
 ) -> None:

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     )
     proxy: str | None = Field(
         None,
+        repr=False,  # it may hold the proxy's password
         description="HTTP proxy URL for API requests (http://[user:password@]host:port); "
         "wins over HTTPS_PROXY/HTTP_PROXY/NO_PROXY, which are honoured without it",
     )
