@@ -74,9 +74,10 @@ class SkewCorrector:
 
 
 def _resend(outcome: Outcome, offset_ms: int) -> Outcome:
-    """The refusal turned into a retry that is sent again at once."""
+    """The refusal turned into a retry that is sent again at once (no backoff: the cause is
+    fixed); its message stays true if no attempt is left (--max-attempts 1)."""
     message = (
-        "refused as outside the gateway's time window; re-sent with the signing clock "
-        f"corrected by {offset_ms / 1000:+.0f} s"
+        "refused as outside the gateway's time window; the signing clock is now corrected by "
+        f"{offset_ms / 1000:+.0f} s for the next attempt"
     )
     return outcome._replace(message=message, retryable=True, auth_failure=False, retry_after=0.0)
