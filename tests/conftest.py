@@ -37,11 +37,15 @@ ClientResponse.__init__ = _init_with_stream_writer  # type: ignore[method-assign
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No test sees the developer's credentials, .env, config file or secrets directory."""
+    """No test sees the developer's credentials, .env, config file, secrets directory or
+    proxy."""
     for name in (
         "THUMBSWEEP_ACCESS_KEY", "THUMBSWEEP_SECRET_KEY", "NCLOUD_ACCESS_KEY",
         "NCLOUD_SECRET_KEY", "THUMBSWEEP_CONFIG", "THUMBSWEEP_SECRETS_DIR", "THUMBSWEEP_SHARD",
         "THUMBSWEEP_SHARD_COUNT", "JOB_COMPLETION_INDEX",
+        # the API client honours these: a developer's proxy must not carry the tests' requests
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+        "no_proxy", "all_proxy", "SSL_CERT_FILE",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("THUMBSWEEP_SECRETS_DIR", str(tmp_path_factory.mktemp("no-secrets") / "x"))

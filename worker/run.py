@@ -226,9 +226,14 @@ async def _send(
         if api is None:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            settings = setup.settings
-            session = await resources.enter_async_context(open_session(setup.sender.concurrency))
-            api = ThumbnailApi(session, settings.base_url, Signer(*credentials), settings.timeout)
+            options = setup.api
+            session = await resources.enter_async_context(
+                open_session(setup.sender.concurrency, options.ca_bundle)
+            )
+            api = ThumbnailApi(
+                session, options.base_url, Signer(*credentials), options.timeout,
+                method=options.method, proxy=options.proxy,
+            )  # fmt: skip
         pool = SenderPool(setup.sender, api, recorder, stats, run_id)
         stats.start_sending()
         reporter.start()

@@ -7,9 +7,11 @@ the run's shard, and the sender pool gets its own options rather than the whole 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.api.options import ApiOptions
 from worker.input.sharding import Shard
 from worker.sending.options import SenderOptions
 from worker.settings import Settings
@@ -32,10 +34,11 @@ class RunSetup:
     shard: Shard | None
     outputs: OutputPaths
     sender: SenderOptions
+    api: ApiOptions
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunSetup:
-        """Resolve the shard, the output paths and the sender's options, once."""
+        """Resolve the shard, the output paths, the sender's and the client's options, once."""
         shard = settings.shard_spec
 
         def named(path: Path) -> Path:
@@ -60,4 +63,13 @@ class RunSetup:
             max_failure_rate=settings.max_failure_rate,
             drain_timeout=settings.drain_timeout,
         )
-        return cls(settings, shard, outputs, sender)
+        ssl_cert_file = os.environ.get("SSL_CERT_FILE")
+        api = ApiOptions(
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            method=settings.method,
+            proxy=settings.proxy,
+            # OpenSSL's own variable, read here because aiohttp's default context ignores it.
+            ca_bundle=settings.ca_bundle or (Path(ssl_cert_file) if ssl_cert_file else None),
+        )
+        return cls(settings, shard, outputs, sender, api)

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
         "the run through LEDGER.lock",
     )
     base_url: str = Field("https://mi.apigw.ntruss.com", description="API base URL")
+    method: Literal["delete", "post"] = Field(
+        "delete",
+        description="remove call: delete (DELETE .../person-thumbnail) or post (POST "
+        ".../person-thumbnail/remove, for proxies that drop a DELETE's body)",
+    )
+    proxy: str | None = Field(
+        None,
+        repr=False,  # it may hold the proxy's password
+        description="HTTP proxy URL for API requests (http://[user:password@]host:port); "
+        "wins over HTTPS_PROXY/HTTP_PROXY/NO_PROXY, which are honoured without it",
+    )
+    ca_bundle: Path | None = Field(
+        None,
+        description="PEM file of the CAs to trust for the API (e.g. a TLS-inspecting proxy's); "
+        "default: SSL_CERT_FILE if set, else the system's",
+    )
     concurrency: int = Field(8, ge=1, le=1024, description="most requests in flight at once")
     rate: float = Field(0.0, ge=0, description="most requests started per second, 0 = no limit")
     max_ids_per_request: int = Field(100, ge=1, le=10_000, description="ids per request")
@@ -146,6 +162,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")) or "?" in value:
             raise ValueError("must be an http:// or https:// URL without a query string")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        # The message never quotes the value: it may hold the proxy's password.
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")) or "@" in value.rsplit("@", 1)[-1]:
+            raise ValueError("must be an http:// or https:// proxy URL")
         return value
 
     @classmethod

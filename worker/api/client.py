@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
+import ssl
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Literal
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
 from worker import __version__
+from worker.api.clock_skew import SkewCorrector
 from worker.api.outcome import Outcome
 from worker.api.replies import interpret
 from worker.api.signing import Signer
+from worker.errors import ConfigError
 from worker.input.batching import PersonBatch
 
 log = logging.getLogger("thumbsweep")
@@ -30,6 +37,13 @@ log = logging.getLogger("thumbsweep")
 # KiB); anything bigger is not believed, and a body that never ends must not fill the memory.
 MAX_BODY_BYTES = 1 << 20
 _JSON_HEADERS = {"Content-Type": "application/json"}
+RemoveMethod = Literal["delete", "post"]
+# The two forms of the same removal: DELETE with a body, or POST to `/remove` for HTTP stacks
+# and proxies that drop a DELETE's body (NCP-NOTES.md). Each is signed with its own method/path.
+_REMOVE_CALLS: dict[str, tuple[str, str]] = {
+    "delete": ("DELETE", "/person-thumbnail"),
+    "post": ("POST", "/person-thumbnail/remove"),
+}
 
 
 def persons_path(prefix: str, workspace: str) -> str:
@@ -47,9 +61,20 @@ class ThumbnailApi:
     """Sends remove-thumbnail requests over one shared aiohttp session."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, signer: Signer, timeout: float
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        signer: Signer,
+        timeout: float,
+        *,
+        method: RemoveMethod = "delete",
+        proxy: str | None = None,
     ) -> None:
+        """`proxy` (credentials may be in it) beats the session's HTTP(S)_PROXY environment."""
         base = URL(base_url)
+        self._http_method, self._suffix = _REMOVE_CALLS[method]
+        self._proxy = proxy
+        self._skew = SkewCorrector(signer)
         self._session = session
         self._origin = base.origin()
         self._prefix = base.raw_path.rstrip("/")
@@ -69,28 +94,37 @@ class ThumbnailApi:
             persons = self._persons_paths[batch.workspace] = persons_path(
                 self._prefix, batch.workspace
             )
-        path = f"{persons}{batch.person_id}/person-thumbnail"
-        headers = self._signer.headers("DELETE", path)
+        path = f"{persons}{batch.person_id}{self._suffix}"
+        signed_offset = self._signer.offset_ms
+        signed_ms = self._signer.now_ms()
+        headers = self._signer.headers(self._http_method, path, signed_ms)
         headers.update(_JSON_HEADERS)
         url = self._origin.with_path(path, encoded=True)
         started = time.perf_counter()
+        connect_failure = False
         try:
             async with self._session.request(
-                "DELETE", url, data=body, headers=headers, timeout=self._timeout,
-                allow_redirects=False,
+                self._http_method, url, data=body, headers=headers, timeout=self._timeout,
+                allow_redirects=False, proxy=self._proxy,
             ) as response:  # fmt: skip
                 payload = await _read_capped(response)
                 latency = time.perf_counter() - started
                 if payload is None:
                     response.close()  # the rest is never read: drop the connection
                     return _too_large(response.status, latency)
-                return interpret(
+                outcome = interpret(
                     response.status, payload, response.headers.get("Retry-After"), latency,
                     location=response.headers.get("Location"),
                 )  # fmt: skip
+                date = response.headers.get("Date")
+                return self._skew.review(outcome, signed_ms, signed_offset, date)
         except (TimeoutError, aiohttp.ClientError) as exc:
             message = describe_transport_error(exc, self._timeout_s)
             retryable = True
+            # No connection at all (refused, DNS, TLS, a proxy's refusal): the API unreached.
+            connect_failure = isinstance(
+                exc, aiohttp.ClientConnectorError | aiohttp.ClientHttpProxyError
+            )
         except Exception as exc:  # any reply must end as an outcome of its batch
             # Only the type: an exception's text may quote a URL with a presigned query.
             message = f"could not handle the reply ({type(exc).__name__})"
@@ -101,6 +135,7 @@ class ThumbnailApi:
             message=message,
             retryable=retryable,
             latency=time.perf_counter() - started,
+            connect_failure=connect_failure,
         )
 
 
@@ -109,13 +144,45 @@ def describe_transport_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout:g} s"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or type(exc.os_error).__name__
-        return f"cannot connect to the API host ({reason})"
+        return _describe_connect_error(exc)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"the proxy refused to relay the request (HTTP {exc.status})"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection without a response"
     if isinstance(exc, aiohttp.ClientOSError):
         return f"connection error ({exc.strerror or type(exc).__name__})"
     return f"connection error ({type(exc).__name__})"
+
+
+def _describe_connect_error(exc: aiohttp.ClientConnectorError) -> str:
+    """Which host could not be reached and why: host and port only, never a URL, a path or
+    the proxy's user:password."""
+    where = f"{exc.host}:{exc.port}" if exc.port is not None else exc.host
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cause = exc.certificate_error
+        detail = getattr(cause, "verify_message", None) or type(cause).__name__
+        return (
+            f"cannot connect to the API host {where}: its TLS certificate is not trusted "
+            f"({detail}); behind TLS inspection, pass the inspecting CA with --ca-bundle"
+        )
+    reason = _os_error_reason(exc.os_error)
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return f"cannot connect to the API host {where}: TLS handshake failed ({reason})"
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return f"cannot connect to the proxy {where} ({reason})"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot resolve the API host {where} ({reason})"
+    return f"cannot connect to the API host {where} ({reason})"
+
+
+def _os_error_reason(error: OSError) -> str:
+    """A short reason: the SSL reason, the errno's text ("Connection refused"), or the
+    resolver's ("Name or service not known"), rather than asyncio's text with the address."""
+    if isinstance(error, ssl.SSLError):
+        return str(error.reason or type(error).__name__)
+    if isinstance(error, socket.gaierror) or not error.errno or error.errno < 0:
+        return error.strerror or type(error).__name__
+    return os.strerror(error.errno)
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes | None:
@@ -145,11 +212,24 @@ def _too_large(status: int, latency: float) -> Outcome:
 
 
 @contextlib.asynccontextmanager
-async def open_session(concurrency: int) -> AsyncIterator[aiohttp.ClientSession]:
-    """The one aiohttp session of a run, with a connection pool of `concurrency`."""
-    connector = aiohttp.TCPConnector(limit=concurrency)
+async def open_session(
+    concurrency: int, ca_bundle: Path | None = None
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """The one aiohttp session of a run, with a connection pool of `concurrency`.
+
+    HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (`trust_env`); `ca_bundle` (a PEM file)
+    replaces the system's trusted CAs, e.g. with a TLS-inspecting proxy's CA.
+    """
+    tls: ssl.SSLContext | bool = True
+    if ca_bundle is not None:
+        try:
+            tls = ssl.create_default_context(cafile=str(ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+            raise ConfigError(f"cannot load the CA bundle '{ca_bundle}': {reason}") from None
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
     async with aiohttp.ClientSession(
-        connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
+        connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}, trust_env=True
     ) as session:
         # aiohttp silently resends an idempotent request (DELETE is one) once when a pooled
         # connection breaks (https://github.com/aio-libs/aiohttp/pull/7363). Every request must

@@ -19,3 +19,5 @@ class Outcome(NamedTuple):
     primary_id: int | None = None
     sent: bool = True
     latency: float = 0.0
+    # No connection was made (refused, DNS, TLS, proxy): the API was not reached at all.
+    connect_failure: bool = False

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
 from pydantic import SecretStr
 
@@ -33,25 +34,37 @@ class Signer:
     """Signs requests with one credential pair; the secret is unwrapped only here.
 
     The keyed HMAC state is prepared once and copied per request, so the key schedule is not
-    recomputed for every attempt.
+    recomputed for every attempt. Timestamps come from `clock` (ms since the epoch) plus
+    `offset_ms`, the gateway's clock minus ours once a time-window refusal has measured it.
     """
 
-    __slots__ = ("_access_key", "_keyed", "_suffix")
+    __slots__ = ("_access_key", "_clock", "_keyed", "_suffix", "offset_ms")
 
-    def __init__(self, access_key: str, secret_key: SecretStr) -> None:
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: SecretStr,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         self._access_key = access_key
+        self._clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.offset_ms = 0
         self._keyed = hmac.new(secret_key.get_secret_value().encode(), digestmod=hashlib.sha256)
         self._suffix = f"\n{access_key}".encode()
 
     def __repr__(self) -> str:
         return f"Signer(access_key={self._access_key!r}, secret_key='**********')"
 
+    def now_ms(self) -> int:
+        """The signing clock: ours, corrected by the offset measured against the gateway's."""
+        return self._clock() + self.offset_ms
+
     def headers(
         self, method: str, path_and_query: str, timestamp_ms: int | None = None
     ) -> dict[str, str]:
         """Headers for one attempt, signed with a fresh timestamp unless one is given."""
         if timestamp_ms is None:
-            timestamp_ms = time.time_ns() // 1_000_000
+            timestamp_ms = self.now_ms()
         mac = self._keyed.copy()
         mac.update(f"{method} {path_and_query}\n{timestamp_ms}".encode())
         mac.update(self._suffix)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
+from email.utils import formatdate
 from itertools import count
 from typing import Any
 
@@ -172,6 +174,10 @@ class Emulator:
             finally:
                 stats.request_ended(loop.time())
             dropped = isinstance(response, Dropped)
+            if self.config.clock_offset and not dropped:
+                # The gateway's clock, as its Date header shows it (what a client corrects by).
+                now = time.time() + self.config.clock_offset
+                response.headers["Date"] = formatdate(now, usegmt=True)
             stats.by_status[DROPPED if dropped else str(response.status)] += 1
             return response
 

@@ -31,7 +31,7 @@ def signature_problem(
         return "missing signature header(s)"
     if not (stamp.isascii() and stamp.isdigit()):
         return "timestamp is not milliseconds since the epoch"
-    if abs(time.time() * 1000 - int(stamp)) >= MAX_SKEW_MS:
+    if abs((time.time() + config.clock_offset) * 1000 - int(stamp)) >= MAX_SKEW_MS:
         return "timestamp is 5 minutes or more away from the gateway clock"
     if not hmac.compare_digest(key.encode(), config.access_key.encode()):
         return "unknown access key"

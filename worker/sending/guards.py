@@ -1,4 +1,5 @@
-"""Run-wide stops: the guard that ends a run early, and the failure-rate breaker that trips it.
+"""Run-wide stops: the guard that ends a run early, and what trips it: the failure-rate breaker,
+and the check that stops a run whose API cannot be reached at all.
 
 A tripped guard keeps its first reason and the exit code the run will end with (3 for a guard,
 130/143 for SIGINT/SIGTERM). Waits that should end early on a stop use `Guard.sleep`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from worker.api.outcome import Outcome
 from worker.errors import ExitCode
 
 
@@ -64,3 +66,35 @@ class FailureBreaker:
                 f"failed (more than {self._max_rate:.0%}); the rest is recorded as skipped. "
                 "Check the failures in the ledger, then rerun with --resume"
             )
+
+
+class ReachabilityCheck:
+    """Trips the guard when the API was never reached: after `limit` attempts that could not
+    connect (refused, DNS, TLS, proxy) and none that got any answer, backing off for minutes
+    would only end the same way. Once any attempt gets an answer, it never trips: a later
+    outage is retried as usual."""
+
+    __slots__ = ("_failures", "_guard", "_limit", "_reached")
+
+    def __init__(self, guard: Guard, limit: int = 3) -> None:
+        self._guard = guard
+        self._limit = limit
+        self._failures = 0
+        self._reached = False
+
+    def record(self, outcome: Outcome) -> None:
+        """Count one attempt's outcome."""
+        if self._reached:
+            return
+        if outcome.http_status is not None:
+            self._reached = True
+        elif outcome.connect_failure:
+            self._failures += 1
+            if self._failures >= self._limit:
+                self._guard.trip(
+                    f"the API cannot be reached: {outcome.message}. None of the first "
+                    f"{self._failures} attempts got an answer, so the run stops rather than "
+                    "back off for minutes; the rest is recorded as skipped. Check --base-url, "
+                    "DNS, the proxy (--proxy, HTTPS_PROXY, NO_PROXY) and --ca-bundle, then "
+                    "rerun with --resume"
+                )

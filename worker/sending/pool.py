@@ -24,7 +24,7 @@ from worker.observe.summary import RunStats
 from worker.records.record import LedgerRecord, Status
 from worker.records.recorder import Recorder
 from worker.sending.budget import RetryBudget
-from worker.sending.guards import FailureBreaker, Guard
+from worker.sending.guards import FailureBreaker, Guard, ReachabilityCheck
 from worker.sending.options import SenderOptions
 from worker.sending.outcome_messages import (
     STILL_LISTED_MESSAGE,
@@ -86,6 +86,7 @@ class SenderPool:
         self._breaker = FailureBreaker(
             self.guard, options.breaker_min_batches, options.max_failure_rate
         )
+        self._reachability = ReachabilityCheck(self.guard)
         self._policy = RetryPolicy(
             options.max_attempts,
             self.guard,
@@ -161,6 +162,7 @@ class SenderPool:
             in_flight = False
             last_sent = outcome
             self._stats.record_attempt(outcome.latency, outcome.http_status)
+            self._reachability.record(outcome)
             if outcome.http_status == 429:
                 self._limiter.on_throttled(start, outcome.retry_after)
             elif outcome.http_status is not None:
