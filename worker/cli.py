@@ -36,7 +36,8 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
     ("1", "incomplete, and a later --resume can make progress (retryable failures or skipped "
      "ids left)"),
     ("2", "usage, configuration or unreadable input: nothing sent"),
-    ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes)"),
+    ("3", "stopped by a guard (credentials refused, API unreachable, failure-rate breaker, "
+     "--max-deletes)"),
     ("4", "finished; nothing a retry could fix is left, but permanent failures or invalid rows "
      "need a person (--resume holds them back; --retry-permanent sends them again)"),
     ("70", "internal error in thumbsweep (rerun with -v); --resume continues"),
