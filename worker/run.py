@@ -98,7 +98,7 @@ def _read_input(source: str, setup: RunSetup) -> tuple[Batcher, list[InvalidRow]
         settings = setup.settings
         batcher = Batcher(setup.shard)
         invalid: list[InvalidRow] = []
-        for item in read_jobs(source, settings.format, settings.delimiter):
+        for item in read_jobs(source, settings.format, settings.delimiter, settings.encoding):
             if isinstance(item, Job):
                 batcher.add(item.workspace, item.person_id, item.thumbnail_ids)
             else:

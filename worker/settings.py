@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.input.decoding import check_encoding
 from worker.input.formats import DELIMITERS, InputFormat
 from worker.input.sharding import Shard, shard_from_environment
 from worker.sending.event_loop import EventLoopChoice
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     # The order here is the order of `thumbsweep run --help`.
     format: InputFormat = Field("auto", description="input format: auto, csv or jsonl")
     delimiter: str = Field(",", description="CSV delimiter: ',' ';' or tab")
+    encoding: str = Field(
+        "auto",
+        description="input encoding: auto (UTF-8, or UTF-16 by its byte-order mark), utf-8, "
+        "cp949 (Excel's Korean CSV), utf-16 or any Python codec name",
+    )
     ledger: Path = Field(
         Path("thumbsweep-ledger.jsonl"),
         description="results ledger; .csv gives CSV, else JSON Lines; appended to; locked for "
@@ -132,6 +138,11 @@ class Settings(BaseSettings):
             return DELIMITERS[value]
         except KeyError:
             raise ValueError("must be ',', ';' or tab") from None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        return check_encoding(value)
 
     @field_validator("base_url")
     @classmethod
