@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import signal
@@ -81,8 +82,42 @@ def _flag_type(annotation: Any) -> Callable[[str], Any]:
     raise TypeError(f"no command-line type for a setting annotated {annotation!r}")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse that takes no abbreviations (`--dry` must not mean `--dry-run` in a delete tool),
+    and answers a mistyped flag with the flag meant."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # also for the subcommands it creates
+        super().__init__(*args, **kwargs)
+        self.command_flags: dict[str, list[str]] = {}
+
+    def parse_command(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """Parse argv; an unknown argument is an error that suggests its command's flag."""
+        args, extras = self.parse_known_args(argv)
+        if extras:
+            flags = self.command_flags.get(args.command, [])
+            hints = [hint for hint in (_did_you_mean(extra, flags) for extra in extras) if hint]
+            self.error(f"unrecognized arguments: {' '.join(extras)}{''.join(hints)}")
+        return args
+
+
+def _did_you_mean(given: str, flags: list[str]) -> str:
+    """ " (did you mean --flag?)" for an unknown flag close to a known one, else ""."""
+    if not given.startswith("--"):
+        return ""
+    name = given.split("=", 1)[0]
+    prefixed = [flag for flag in flags if flag.startswith(name)]
+    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(name, flags, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _long_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """The --long option strings a parser accepts."""
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
         prog="thumbsweep",
         description="Remove NAVER Cloud Media Intelligence person thumbnails in bulk.",
     )
@@ -110,6 +145,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Serve a local Media Intelligence endpoint (in memory) until interrupted.",
     )
     add_emulator_arguments(emulate)
+    parser.command_flags = {"run": _long_flags(run), "emulate": _long_flags(emulate)}
     return parser
 
 
@@ -217,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _build_parser().parse_args(argv)
+    args = _build_parser().parse_command(argv)
     try:
         if args.command == "emulate":
             from worker.emulator.serve import emulate_main

@@ -6,6 +6,7 @@ directory, so they can never come from a flag or from a TOML file that may be co
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
@@ -28,6 +29,12 @@ from worker.sending.event_loop import EventLoopChoice
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
+ENV_PREFIX = "THUMBSWEEP_"
+# THUMBSWEEP_ names that are no setting of their own but are read all the same.
+OTHER_ENV_NAMES = frozenset(
+    ENV_PREFIX + name
+    for name in ("ACCESS_KEY", "SECRET_KEY", "CONFIG", "SECRETS_DIR", "SHARD_COUNT")
+)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -41,7 +48,7 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="THUMBSWEEP_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         extra="ignore",
         frozen=True,
@@ -263,14 +270,40 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def check_environment_names() -> None:
+    """Refuse THUMBSWEEP_ variables that no setting reads: a typo would silently do nothing."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_ENV_NAMES
+    unknown = sorted(
+        name for name in os.environ
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    )  # fmt: skip
+    if not unknown:
+        return
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
+        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise ConfigError(
+        f"unknown environment variable{'s' if len(unknown) > 1 else ''} "
+        f"{', '.join(described)}: every THUMBSWEEP_ name is a setting (see `thumbsweep run "
+        "--help`) or one of " + ", ".join(sorted(OTHER_ENV_NAMES))
+    )
+
+
+def config_file(config_path: Path | None) -> Path | None:
+    """The TOML file a run reads: --config, else THUMBSWEEP_CONFIG, else the default if present."""
+    if config_path is not None:
+        return config_path
+    env_path = os.environ.get("THUMBSWEEP_CONFIG")
+    if env_path:
+        return Path(env_path)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
 def load_settings(overrides: dict[str, Any], config_path: Path | None) -> Settings:
     """Build Settings from CLI overrides and the TOML file (explicit, or the default if present)."""
-    if config_path is None:
-        env_path = os.environ.get("THUMBSWEEP_CONFIG")
-        if env_path:
-            config_path = Path(env_path)
-        elif DEFAULT_CONFIG_PATH.is_file():
-            config_path = DEFAULT_CONFIG_PATH
+    check_environment_names()
+    config_path = config_file(config_path)
     _TOML_VALUES[Settings] = read_toml(config_path) if config_path is not None else {}
     try:
         return Settings(**overrides)
