@@ -22,7 +22,9 @@ from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
 from worker.settings import Settings, default_text
 
 if TYPE_CHECKING:
+    from worker.observe.origin import RunOrigin
     from worker.run import RunResult
+    from worker.run_setup import RunSetup
     from worker.sending.signals import RunSignals
 
 log = logging.getLogger("thumbsweep")
@@ -184,15 +186,31 @@ def _run_command(args: argparse.Namespace) -> int:
 
     # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
     # cleanly (worker/shutdown.py), including a read of stdin that never ends.
+    origin: list[RunOrigin] = []  # filled by _sweep once known, for a summary after a stop
     with run_signals() as signals:
         try:
-            return _sweep(args, signals)
+            return _sweep(args, signals, origin)
         except StoppedBySignal as stopped:
             signals.enter(Phase.SUMMARY)  # a further signal now waits for these lines
-            return _report_stop(stopped)
+            return _report_stop(stopped, origin[0] if origin else None)
 
 
-def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
+def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | None) -> RunOrigin:
+    """Where the run goes, what it reads and what it writes (no secret in it)."""
+    from worker.observe.origin import RunOrigin
+    from worker.settings import config_file, credentials_origin
+
+    outputs = setup.outputs
+    return RunOrigin.of(
+        settings.base_url,
+        config_file(config_path),
+        "not needed (dry run)" if settings.dry_run else f"from {credentials_origin()}",
+        {"ledger": outputs.ledger, "failed-out": outputs.failed_out,
+         "metrics": outputs.metrics_file},
+    )  # fmt: skip
+
+
+def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin]) -> int:
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
     from worker.run_setup import RunSetup
@@ -207,6 +225,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     credentials = None if settings.dry_run else load_credentials().require()
     loop_name, new_loop = loop_factory(settings.event_loop)
     setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
+    origin.append(_describe_origin(settings, setup, getattr(args, "config", None)))
     ledger = setup.outputs.ledger
     refuse_input_as_ledger(args.input, ledger)
     # Locked before the input is read, so a second run gives up at once, and until the summary
@@ -215,9 +234,9 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
         if args.input == "-" and sys.stdin.isatty():
             print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
         log.debug("event loop: %s", loop_name)
-        result = run_on(new_loop, run(setup, args.input, credentials))
+        result = run_on(new_loop, run(setup, args.input, credentials, origin=origin[0]))
         signals.enter(Phase.SUMMARY)
-        _print_summary(result)
+        _print_summary(result, origin[0])
         held = signals.held_stop()
     if held is not None:
         print(f"thumbsweep: {held.message()}", file=sys.stderr)
@@ -225,20 +244,21 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     return result.exit_code
 
 
-def _print_summary(result: RunResult) -> None:
+def _print_summary(result: RunResult, origin: RunOrigin | None) -> None:
     from worker.observe.summary import render_summary
 
-    print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
+    summary = render_summary(result.run_id, result.stats, result.stop_reason, origin)
+    print(summary, file=sys.stderr)
     if result.stop_reason:
         print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
     for problem in result.output_errors:
         print(f"thumbsweep: {problem}", file=sys.stderr)
 
 
-def _report_stop(stopped: StoppedBySignal) -> int:
+def _report_stop(stopped: StoppedBySignal, origin: RunOrigin | None) -> int:
     """The end of a run stopped by a signal outside sending: summary if any, one line, code."""
     if stopped.result is not None:
-        _print_summary(stopped.result)
+        _print_summary(stopped.result, origin)
     print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
     if stopped.result is not None and stopped.result.output_errors:
         return ExitCode.IOERR  # an incomplete ledger or --failed-out matters more than the stop

@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -239,6 +240,31 @@ class Credentials(BaseSettings):
                 + " in the environment, a .env file or the secrets directory"
             )
         return self.access_key, self.secret_key
+
+
+_CREDENTIAL_NAMES = (
+    ("THUMBSWEEP_ACCESS_KEY", "NCLOUD_ACCESS_KEY"),
+    ("THUMBSWEEP_SECRET_KEY", "NCLOUD_SECRET_KEY"),
+)
+
+
+def credentials_origin() -> str:
+    """Where `load_credentials` finds each key, by its precedence: names and places only."""
+    places: dict[str, list[str]] = {}
+    dotenv = {k: v for k, v in dotenv_values(".env").items() if v} if Path(".env").is_file() else {}
+    secrets = _secrets_dir()
+    for names in _CREDENTIAL_NAMES:
+        for name in names:
+            if os.environ.get(name, "").strip():
+                places.setdefault("the environment", []).append(name)
+                break
+            if dotenv.get(name, "").strip():
+                places.setdefault(".env", []).append(name)
+                break
+            if secrets is not None and (secrets / name).is_file():
+                places.setdefault(f"the secrets directory {secrets}", []).append(name)
+                break
+    return ", ".join(f"{place} ({', '.join(names)})" for place, names in places.items()) or "none"
 
 
 def read_toml(path: Path) -> dict[str, Any]:
