@@ -197,14 +197,15 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | None) -> RunOrigin:
     """Where the run goes, what it reads and what it writes (no secret in it)."""
+    from worker.environment import credentials_origin
     from worker.observe.origin import RunOrigin
-    from worker.settings import config_file, credentials_origin
+    from worker.settings import config_file, secrets_dir
 
     outputs = setup.outputs
     return RunOrigin.of(
         settings.base_url,
         config_file(config_path),
-        "not needed (dry run)" if settings.dry_run else f"from {credentials_origin()}",
+        "not needed (dry run)" if settings.dry_run else f"from {credentials_origin(secrets_dir())}",
         {"ledger": outputs.ledger, "failed-out": outputs.failed_out,
          "metrics": outputs.metrics_file},
     )  # fmt: skip

@@ -6,13 +6,11 @@ directory, so they can never come from a flag or from a TOML file that may be co
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -21,6 +19,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from worker.environment import ENV_PREFIX, check_environment_names
 from worker.errors import ConfigError
 from worker.input.decoding import check_encoding
 from worker.input.formats import DELIMITERS, InputFormat
@@ -30,13 +29,6 @@ from worker.sending.event_loop import EventLoopChoice
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
-ENV_PREFIX = "THUMBSWEEP_"
-# THUMBSWEEP_ names that are no setting of their own but are read all the same.
-OTHER_ENV_NAMES = frozenset(
-    ENV_PREFIX + name
-    for name in ("ACCESS_KEY", "SECRET_KEY", "CONFIG", "SECRETS_DIR", "SHARD_COUNT")
-)
-
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -202,6 +194,11 @@ def default_text(name: str) -> str:
 _TOML_VALUES: dict[type[BaseSettings], dict[str, Any]] = {}
 
 
+def secrets_dir() -> Path | None:
+    """The secrets directory credentials are read from, if it exists."""
+    return _secrets_dir()
+
+
 def _secrets_dir() -> Path | None:
     path = Path(os.environ.get("THUMBSWEEP_SECRETS_DIR", str(DEFAULT_SECRETS_DIR)))
     return path if path.is_dir() else None
@@ -242,31 +239,6 @@ class Credentials(BaseSettings):
         return self.access_key, self.secret_key
 
 
-_CREDENTIAL_NAMES = (
-    ("THUMBSWEEP_ACCESS_KEY", "NCLOUD_ACCESS_KEY"),
-    ("THUMBSWEEP_SECRET_KEY", "NCLOUD_SECRET_KEY"),
-)
-
-
-def credentials_origin() -> str:
-    """Where `load_credentials` finds each key, by its precedence: names and places only."""
-    places: dict[str, list[str]] = {}
-    dotenv = {k: v for k, v in dotenv_values(".env").items() if v} if Path(".env").is_file() else {}
-    secrets = _secrets_dir()
-    for names in _CREDENTIAL_NAMES:
-        for name in names:
-            if os.environ.get(name, "").strip():
-                places.setdefault("the environment", []).append(name)
-                break
-            if dotenv.get(name, "").strip():
-                places.setdefault(".env", []).append(name)
-                break
-            if secrets is not None and (secrets / name).is_file():
-                places.setdefault(f"the secrets directory {secrets}", []).append(name)
-                break
-    return ", ".join(f"{place} ({', '.join(names)})" for place, names in places.items()) or "none"
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """Settings from a TOML file, with unknown keys and credentials refused."""
     try:
@@ -296,26 +268,6 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def check_environment_names() -> None:
-    """Refuse THUMBSWEEP_ variables that no setting reads: a typo would silently do nothing."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_ENV_NAMES
-    unknown = sorted(
-        name for name in os.environ
-        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
-    )  # fmt: skip
-    if not unknown:
-        return
-    described = []
-    for name in unknown:
-        close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
-        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
-    raise ConfigError(
-        f"unknown environment variable{'s' if len(unknown) > 1 else ''} "
-        f"{', '.join(described)}: every THUMBSWEEP_ name is a setting (see `thumbsweep run "
-        "--help`) or one of " + ", ".join(sorted(OTHER_ENV_NAMES))
-    )
-
-
 def config_file(config_path: Path | None) -> Path | None:
     """The TOML file a run reads: --config, else THUMBSWEEP_CONFIG, else the default if present."""
     if config_path is not None:
@@ -328,7 +280,7 @@ def config_file(config_path: Path | None) -> Path | None:
 
 def load_settings(overrides: dict[str, Any], config_path: Path | None) -> Settings:
     """Build Settings from CLI overrides and the TOML file (explicit, or the default if present)."""
-    check_environment_names()
+    check_environment_names(ENV_PREFIX + name.upper() for name in Settings.model_fields)
     config_path = config_file(config_path)
     _TOML_VALUES[Settings] = read_toml(config_path) if config_path is not None else {}
     try:
