@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.cli import Thumbsweep
 from worker.errors import ConfigError, InputError
@@ -130,3 +132,27 @@ async def test_cli_cp949_file_with_encoding_flag_dry_runs(tmp_path: Path) -> Non
     text = ledger.read_text(encoding="utf-8")
     assert text.count('"dry_run"') == 3
     assert "작업공간" in text
+
+
+_WORKSPACE = st.text(
+    st.characters(
+        codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters=',"'
+    ),
+    min_size=1,
+    max_size=12,
+).filter(lambda w: w.strip() == w and w.strip() != "" and w[0] != "\ufeff")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(_WORKSPACE, st.integers(0, 10**6), st.integers(1, 10**6)), max_size=8))
+def test_utf16_input_reads_as_its_utf8_twin(
+    tmp_path: Path, rows: list[tuple[str, int, int]]
+) -> None:
+    """Any manifest reads the same from UTF-16LE with a BOM and CRLF (auto) as from UTF-8."""
+    text = "workspace,person_id,thumbnail_id\r\n" + "".join(f"{w},{p},{t}\r\n" for w, p, t in rows)
+    utf8, utf16 = tmp_path / "a.csv", tmp_path / "b.csv"
+    utf8.write_bytes(text.encode("utf-8"))
+    utf16.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    assert list(read_jobs(str(utf16))) == list(read_jobs(str(utf8)))

@@ -202,10 +202,13 @@ def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | No
     from worker.settings import config_file, secrets_dir
 
     outputs = setup.outputs
+    found = "not needed for a dry run"
+    if not settings.dry_run:
+        found = f"from {credentials_origin(secrets_dir())}"
     return RunOrigin.of(
         settings.base_url,
         config_file(config_path),
-        "not needed (dry run)" if settings.dry_run else f"from {credentials_origin(secrets_dir())}",
+        found,
         {"ledger": outputs.ledger, "failed-out": outputs.failed_out,
          "metrics": outputs.metrics_file},
     )  # fmt: skip
