@@ -52,9 +52,10 @@ class RunOrigin:
         )
 
     def summary_lines(self) -> list[str]:
-        """The summary's lines for the same facts."""
-        return [
+        """The summary's lines for the same facts: the target, then one line per output."""
+        lines = [
             f"  target:   {self.api_host} (config {self.config_text}; credentials "
-            f"{self.credentials})",
-            f"  outputs:  {self.outputs_text}",
+            f"{self.credentials})"
         ]
+        lines += [f"  {what + ':':<9} {path}" for what, path in self.outputs]
+        return lines
