@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import signal
@@ -21,7 +22,9 @@ from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
 from worker.settings import Settings, default_text
 
 if TYPE_CHECKING:
+    from worker.observe.origin import RunOrigin
     from worker.run import RunResult
+    from worker.run_setup import RunSetup
     from worker.sending.signals import RunSignals
 
 log = logging.getLogger("thumbsweep")
@@ -85,8 +88,42 @@ def _flag_type(annotation: Any) -> Callable[[str], Any]:
     raise TypeError(f"no command-line type for a setting annotated {annotation!r}")
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse that takes no abbreviations (`--dry` must not mean `--dry-run` in a delete tool),
+    and answers a mistyped flag with the flag meant."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # also for the subcommands it creates
+        super().__init__(*args, **kwargs)
+        self.command_flags: dict[str, list[str]] = {}
+
+    def parse_command(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        """Parse argv; an unknown argument is an error that suggests its command's flag."""
+        args, extras = self.parse_known_args(argv)
+        if extras:
+            flags = self.command_flags.get(args.command, [])
+            hints = [hint for hint in (_did_you_mean(extra, flags) for extra in extras) if hint]
+            self.error(f"unrecognized arguments: {' '.join(extras)}{''.join(hints)}")
+        return args
+
+
+def _did_you_mean(given: str, flags: list[str]) -> str:
+    """ " (did you mean --flag?)" for an unknown flag close to a known one, else ""."""
+    if not given.startswith("--"):
+        return ""
+    name = given.split("=", 1)[0]
+    prefixed = [flag for flag in flags if flag.startswith(name)]
+    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(name, flags, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _long_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """The --long option strings a parser accepts."""
+    return [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
         prog="thumbsweep",
         description="Remove NAVER Cloud Media Intelligence person thumbnails in bulk.",
     )
@@ -114,6 +151,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Serve a local Media Intelligence endpoint (in memory) until interrupted.",
     )
     add_emulator_arguments(emulate)
+    parser.command_flags = {"run": _long_flags(run), "emulate": _long_flags(emulate)}
     return parser
 
 
@@ -152,15 +190,35 @@ def _run_command(args: argparse.Namespace) -> int:
 
     # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
     # cleanly (worker/shutdown.py), including a read of stdin that never ends.
+    origin: list[RunOrigin] = []  # filled by _sweep once known, for a summary after a stop
     with run_signals() as signals:
         try:
-            return _sweep(args, signals)
+            return _sweep(args, signals, origin)
         except StoppedBySignal as stopped:
             signals.enter(Phase.SUMMARY)  # a further signal now waits for these lines
-            return _report_stop(stopped)
+            return _report_stop(stopped, origin[0] if origin else None)
 
 
-def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
+def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | None) -> RunOrigin:
+    """Where the run goes, what it reads and what it writes (no secret in it)."""
+    from worker.environment import credentials_origin
+    from worker.observe.origin import RunOrigin
+    from worker.settings import config_file, secrets_dir
+
+    outputs = setup.outputs
+    found = "not needed for a dry run"
+    if not settings.dry_run:
+        found = f"from {credentials_origin(secrets_dir())}"
+    return RunOrigin.of(
+        settings.base_url,
+        config_file(config_path),
+        found,
+        {"ledger": outputs.ledger, "failed-out": outputs.failed_out,
+         "metrics": outputs.metrics_file},
+    )  # fmt: skip
+
+
+def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin]) -> int:
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
     from worker.run_setup import RunSetup
@@ -175,6 +233,7 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     credentials = None if settings.dry_run else load_credentials().require()
     loop_name, new_loop = loop_factory(settings.event_loop)
     setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
+    origin.append(_describe_origin(settings, setup, getattr(args, "config", None)))
     ledger = setup.outputs.ledger
     refuse_input_as_ledger(args.input, ledger)
     # Locked before the input is read, so a second run gives up at once, and until the summary
@@ -183,9 +242,9 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
         if args.input == "-" and sys.stdin.isatty():
             print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
         log.debug("event loop: %s", loop_name)
-        result = run_on(new_loop, run(setup, args.input, credentials))
+        result = run_on(new_loop, run(setup, args.input, credentials, origin=origin[0]))
         signals.enter(Phase.SUMMARY)
-        _print_summary(result)
+        _print_summary(result, origin[0])
         held = signals.held_stop()
     if held is not None:
         print(f"thumbsweep: {held.message()}", file=sys.stderr)
@@ -193,20 +252,21 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     return result.exit_code
 
 
-def _print_summary(result: RunResult) -> None:
+def _print_summary(result: RunResult, origin: RunOrigin | None) -> None:
     from worker.observe.summary import render_summary
 
-    print(render_summary(result.run_id, result.stats, result.stop_reason), file=sys.stderr)
+    summary = render_summary(result.run_id, result.stats, result.stop_reason, origin)
+    print(summary, file=sys.stderr)
     if result.stop_reason:
         print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
     for problem in result.output_errors:
         print(f"thumbsweep: {problem}", file=sys.stderr)
 
 
-def _report_stop(stopped: StoppedBySignal) -> int:
+def _report_stop(stopped: StoppedBySignal, origin: RunOrigin | None) -> int:
     """The end of a run stopped by a signal outside sending: summary if any, one line, code."""
     if stopped.result is not None:
-        _print_summary(stopped.result)
+        _print_summary(stopped.result, origin)
     print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
     if stopped.result is not None and stopped.result.output_errors:
         return ExitCode.IOERR  # an incomplete ledger or --failed-out matters more than the stop
@@ -221,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _build_parser().parse_args(argv)
+    args = _build_parser().parse_command(argv)
     try:
         if args.command == "emulate":
             from worker.emulator.serve import emulate_main

@@ -25,8 +25,10 @@ from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
 from worker.observe.metrics import Metrics, RunLabels
+from worker.observe.origin import RunOrigin
 from worker.observe.progress import ProgressReporter
 from worker.observe.summary import RunStats
+from worker.observe.wording import counted
 from worker.records.failed_out import FailedOut
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
@@ -39,6 +41,9 @@ from worker.sending.signals import StopSignals, pushing_metrics
 from worker.settings import Settings
 
 log = logging.getLogger("thumbsweep")
+
+SHOWN_INVALID_ROWS = 5
+"""How many invalid rows the plan shows on stderr; the ledger has them all."""
 
 
 def new_run_id() -> str:
@@ -106,7 +111,7 @@ def _read_input(source: str, setup: RunSetup) -> tuple[Batcher, list[InvalidRow]
         settings = setup.settings
         batcher = Batcher(setup.shard)
         invalid: list[InvalidRow] = []
-        for item in read_jobs(source, settings.format, settings.delimiter):
+        for item in read_jobs(source, settings.format, settings.delimiter, settings.encoding):
             if isinstance(item, Job):
                 batcher.add(item.workspace, item.person_id, item.thumbnail_ids)
             else:
@@ -116,23 +121,40 @@ def _read_input(source: str, setup: RunSetup) -> tuple[Batcher, list[InvalidRow]
     return batcher, invalid
 
 
-def _log_plan(plan: Plan, invalid: int, settings: Settings) -> None:
+def _log_plan(
+    plan: Plan, invalid: list[InvalidRow], settings: Settings, origin: RunOrigin | None
+) -> None:
+    """One plan line (what will be sent, then where to and what is written), then the first
+    invalid rows."""
     extra = ""
     if settings.resume:
-        extra += f", {plan.already_deleted} already deleted per the ledger"
+        extra += f", {plan.already_deleted:,} already deleted per the ledger"
         if plan.permanent_failures:
             extra += (
-                f", {plan.permanent_failures} held back as permanent failures "
+                f", {plan.permanent_failures:,} held back as permanent failures "
                 "(--retry-permanent sends them)"
             )
     if settings.shard is not None:
-        extra += f", {plan.other_shards} ids left to other shards (shard {settings.shard})"
+        extra += (
+            f", {counted(plan.other_shards, 'id')} left to other shards (shard {settings.shard})"
+        )
     log.info(
-        "plan%s: %d workspaces, %d persons, %d unique ids to delete (%d duplicates removed%s), "
-        "%d requests, %d invalid rows",
-        " (dry run)" if settings.dry_run else "", plan.workspaces, plan.persons, plan.unique_ids,
-        plan.duplicates, extra, plan.requests, invalid,
+        "plan%s: %s, %s, %s to delete (%s removed%s), %s, %s%s",
+        " (dry run)" if settings.dry_run else "", counted(plan.workspaces, "workspace"),
+        counted(plan.persons, "person"), counted(plan.unique_ids, "unique id"),
+        counted(plan.duplicates, "duplicate"), extra, counted(plan.requests, "request"),
+        counted(len(invalid), "invalid row"), "" if origin is None else "; " + origin.plan_line(),
     )  # fmt: skip
+    _log_invalid_rows(invalid)
+
+
+def _log_invalid_rows(invalid: list[InvalidRow]) -> None:
+    """The first few invalid rows, so a wrong file shows itself before the ledger is read."""
+    for row in invalid[:SHOWN_INVALID_ROWS]:
+        log.warning("invalid row at line %s: %s", f"{row.line:,}", row.error)
+    hidden = len(invalid) - SHOWN_INVALID_ROWS
+    if hidden > 0:
+        log.warning("... and %s (the ledger has them all)", counted(hidden, "more invalid row"))
 
 
 def _check_max_deletes(plan: Plan, settings: Settings) -> None:
@@ -140,8 +162,9 @@ def _check_max_deletes(plan: Plan, settings: Settings) -> None:
     total = plan.unique_ids + plan.already_deleted + plan.permanent_failures
     if limit is not None and total > limit:
         raise TooManyDeletesError(
-            f"refusing to run: the input holds {total} unique ids, more than --max-deletes "
-            f"{limit}. Nothing was sent. Check that this is the right file, or raise the limit"
+            f"refusing to run: the input holds {counted(total, 'unique id')}, more than "
+            f"--max-deletes {limit}. Nothing was sent. Check that this is the right file, or "
+            "raise the limit"
         )
 
 
@@ -150,20 +173,22 @@ async def run(
     source: str,
     credentials: tuple[str, SecretStr] | None,
     api: RemoveApi | None = None,
+    origin: RunOrigin | None = None,
 ) -> RunResult:
     """Read all input, then write invalid rows and send (or dry-run) every batch.
 
     Input is read in full before anything is sent, because batching groups a person's ids
     across the whole input; unreadable input therefore stops the run with nothing sent.
     `api` replaces the real HTTP client (tests drive the senders through it); without it the
-    credentials are required unless this is a dry run.
+    credentials are required unless this is a dry run. `origin` (where the run goes and what
+    it writes) joins the plan line.
     """
     settings, outputs = setup.settings, setup.outputs
     run_id = new_run_id()
     stats = RunStats()
     batcher, invalid = _read_input(source, setup)
     plan = batcher.plan(settings.max_ids_per_request)
-    _log_plan(plan, len(invalid), settings)
+    _log_plan(plan, invalid, settings, origin)
     _check_max_deletes(plan, settings)
     ledger = Ledger(outputs.ledger)
     ledger.open()

@@ -19,7 +19,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from worker.environment import ENV_PREFIX, check_environment_names
 from worker.errors import ConfigError
+from worker.input.decoding import check_encoding
 from worker.input.formats import DELIMITERS, InputFormat
 from worker.input.sharding import Shard, shard_from_environment
 from worker.sending.event_loop import EventLoopChoice
@@ -27,7 +29,6 @@ from worker.sending.event_loop import EventLoopChoice
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
 DEFAULT_SECRETS_DIR = Path("/run/secrets")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
-
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="THUMBSWEEP_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         extra="ignore",
         frozen=True,
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     # The order here is the order of `thumbsweep run --help`.
     format: InputFormat = Field("auto", description="input format: auto, csv or jsonl")
     delimiter: str = Field(",", description="CSV delimiter: ',' ';' or tab")
+    encoding: str = Field(
+        "auto",
+        description="input encoding: auto (UTF-8, or UTF-16 by its byte-order mark), utf-8, "
+        "cp949 (Excel's Korean CSV), utf-16 or any Python codec name",
+    )
     ledger: Path = Field(
         Path("thumbsweep-ledger.jsonl"),
         description="results ledger; .csv gives CSV, else JSON Lines; appended to; locked for "
@@ -156,6 +162,11 @@ class Settings(BaseSettings):
         except KeyError:
             raise ValueError("must be ',', ';' or tab") from None
 
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        return check_encoding(value)
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -215,6 +226,11 @@ def default_text(name: str) -> str:
 # The TOML values for the Settings class being built; set by load_settings just before
 # construction (a CLI builds one Settings per process).
 _TOML_VALUES: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+def secrets_dir() -> Path | None:
+    """The secrets directory credentials are read from, if it exists."""
+    return _secrets_dir()
 
 
 def _secrets_dir() -> Path | None:
@@ -286,14 +302,20 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def config_file(config_path: Path | None) -> Path | None:
+    """The TOML file a run reads: --config, else THUMBSWEEP_CONFIG, else the default if present."""
+    if config_path is not None:
+        return config_path
+    env_path = os.environ.get("THUMBSWEEP_CONFIG")
+    if env_path:
+        return Path(env_path)
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
 def load_settings(overrides: dict[str, Any], config_path: Path | None) -> Settings:
     """Build Settings from CLI overrides and the TOML file (explicit, or the default if present)."""
-    if config_path is None:
-        env_path = os.environ.get("THUMBSWEEP_CONFIG")
-        if env_path:
-            config_path = Path(env_path)
-        elif DEFAULT_CONFIG_PATH.is_file():
-            config_path = DEFAULT_CONFIG_PATH
+    check_environment_names(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    config_path = config_file(config_path)
     _TOML_VALUES[Settings] = read_toml(config_path) if config_path is not None else {}
     try:
         return Settings(**overrides)

@@ -150,9 +150,11 @@ def _missing_columns_message(name: str, missing: list[str], fields: list[str]) -
     found = truncate(", ".join(field.strip() for field in fields), 60)
     message = f"input {name} lacks the column(s) {', '.join(missing)}; found: {found!r}"
     if len(fields) == 1:
+        # Excel's "Unicode text" is tab-delimited; a semicolon is Excel's CSV in many locales.
         hint = next((d for d in (";", "\t", ",") if d in fields[0]), None)
         if hint is not None:
-            message += f" (the header contains {hint!r}: wrong delimiter?)"
+            flag = {";": "';'", "\t": "tab", ",": "','"}[hint]
+            message += f" (the header contains {hint!r}: wrong delimiter? use --delimiter {flag})"
     return message
 
 

@@ -3,7 +3,7 @@
 Every record of the input becomes either a `Job` (delete these thumbnails of one person)
 or an `InvalidRow` (why the record cannot be used). Both carry the 1-based physical line
 number where the record starts. Problems that make the whole input unusable (a missing
-file, bytes that are not UTF-8, a CSV header without the needed columns) raise
+file, bytes that are not in the input's encoding, a CSV header without the needed columns) raise
 `InputError` instead; no other exception leaves `read_jobs`.
 
 The input is read one line at a time, so inputs of any length can be processed. The stages
@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from worker.errors import InputError
 from worker.input.csv_reader import read_csv
+from worker.input.decoding import AUTO, check_encoding, text_lines
 from worker.input.formats import (
     INPUT_FORMATS,
     Format,
@@ -27,7 +28,7 @@ from worker.input.formats import (
     format_from_name,
 )
 from worker.input.jsonl_reader import read_jsonl
-from worker.input.lines import BOM, MAX_LINE_BYTES, byte_lines, peek_head, text_lines
+from worker.input.lines import MAX_LINE_BYTES, byte_lines, peek_head, split_lone_cr
 from worker.input.validation import MAX_ID, InvalidRow, Job
 
 __all__ = [
@@ -58,7 +59,7 @@ def open_input(source: str) -> BinaryIO:
         raise InputError(f"cannot read input {source!r}: {exc}") from None
 
 
-def detect_format(source: str, fmt: InputFormat, head: bytes = b"") -> Format:
+def detect_format(source: str, fmt: InputFormat, head: str | bytes = "") -> Format:
     """Decide how to parse the input.
 
     An explicit `fmt` wins, then the file extension; otherwise `head` (the first
@@ -67,34 +68,40 @@ def detect_format(source: str, fmt: InputFormat, head: bytes = b"") -> Format:
     by_name = format_from_name(source, fmt)
     if by_name is not None:
         return by_name
-    return "jsonl" if head.removeprefix(BOM).lstrip().startswith(b"{") else "csv"
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", "replace")
+    return "jsonl" if head.removeprefix("\ufeff").lstrip().startswith("{") else "csv"
 
 
 def read_jobs(
-    source: str, fmt: InputFormat = "auto", delimiter: str = ","
+    source: str, fmt: InputFormat = "auto", delimiter: str = ",", encoding: str = AUTO
 ) -> Iterator[Job | InvalidRow]:
     """Yield a `Job` or an `InvalidRow` for every non-blank record of `source`, in order.
 
     `source` is a file path or "-" for standard input; `delimiter` (CSV only) is ",",
-    ";" or a tab ("\\t", "tab"). Being a generator, it does all its work lazily: even
+    ";" or a tab ("\\t", "tab"); `encoding` is "auto" (UTF-8, or UTF-16 by its byte-order
+    mark) or a Python codec name. Being a generator, it does all its work lazily: even
     a missing file raises `InputError` only on the first `next()`.
     """
     csv_separator = csv_delimiter(delimiter)
     if fmt not in INPUT_FORMATS:
         raise InputError(f"unknown input format {fmt!r}: use auto, csv or jsonl")
+    try:
+        encoding = check_encoding(encoding)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     name = _display_name(source)
     stream = open_input(source)
     try:
-        raw_lines: Iterator[bytes] = _refuse_empty(byte_lines(stream, name), name)
+        lines = text_lines(_refuse_empty(byte_lines(stream, name), name), name, encoding)
         resolved = format_from_name(source, fmt)
         if resolved is None:
-            head, raw_lines = peek_head(raw_lines)
+            head, lines = peek_head(lines)
             resolved = detect_format(source, fmt, head)
         if resolved == "jsonl":
-            yield from read_jsonl(text_lines(raw_lines, name, split_lone_cr=False))
+            yield from read_jsonl(lines)
         else:
-            lines = text_lines(raw_lines, name, split_lone_cr=True)
-            yield from read_csv(lines, csv_separator, name)
+            yield from read_csv(split_lone_cr(lines), csv_separator, name)
     finally:
         if source != "-":
             stream.close()

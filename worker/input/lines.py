@@ -1,6 +1,7 @@
-"""Physical lines of the input: bounded byte lines, then UTF-8 text lines with their endings.
+"""Physical lines of the input: bounded byte lines, then text lines with their endings.
 
 Reading one line at a time is what lets inputs of any length through in constant memory.
+How the bytes become text (UTF-8, CP949, UTF-16, ...) is `decoding`'s business.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ BOM = b"\xef\xbb\xbf"
 _AFTER_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 
 
+class LineTooLongError(InputError):
+    """A line of the input is longer than 1 MiB."""
+
+    def __init__(self, line: int, name: str) -> None:
+        super().__init__(f"line {line} of input {name} is longer than 1 MiB")
+
+
 def byte_lines(stream: BinaryIO, name: str) -> Iterator[bytes]:
     """Raw lines of the stream, each ending in b"\\n" except perhaps the last."""
     number = 0
@@ -33,36 +41,26 @@ def byte_lines(stream: BinaryIO, name: str) -> Iterator[bytes]:
         if not raw:
             return
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            raise InputError(f"line {number} of input {name} is longer than 1 MiB")
+            raise LineTooLongError(number, name)
         yield raw
 
 
-def peek_head(raw_lines: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
-    """Read up to the first non-blank line; return it and an iterator over all lines."""
-    seen: list[bytes] = []
-    for raw in raw_lines:
-        seen.append(raw)
-        if raw.removeprefix(BOM).strip():
-            return raw, chain(seen, raw_lines)
-    return b"", iter(seen)
+def peek_head(lines: Iterator[str]) -> tuple[str, Iterator[str]]:
+    """Read up to the first non-blank text line; return it and an iterator over all lines."""
+    seen: list[str] = []
+    for line in lines:
+        seen.append(line)
+        if line.strip():
+            return line, chain(seen, lines)
+    return "", iter(seen)
 
 
-def text_lines(raw_lines: Iterable[bytes], name: str, *, split_lone_cr: bool) -> Iterator[str]:
-    """Decode lines as UTF-8 (an initial BOM is dropped), keeping their line endings.
-
-    With `split_lone_cr` a lone "\\r" also ends a line (old Mac files), as it does for
-    the csv module. Splitting at b"\\n" never cuts a UTF-8 sequence, so lines decode alone.
-    """
-    number = 0
-    encoding = "utf-8-sig"
-    for raw in raw_lines:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            raise InputError(f"input {name} is not valid UTF-8 (line {number + 1})") from None
-        encoding = "utf-8"
-        pieces = _AFTER_LONE_CR.split(text) if split_lone_cr and "\r" in text else [text]
-        for piece in pieces:
+def split_lone_cr(lines: Iterable[str]) -> Iterator[str]:
+    """Let a lone "\\r" end a line too (old Mac files), as it does for the csv module."""
+    for text in lines:
+        if "\r" not in text:
+            yield text
+            continue
+        for piece in _AFTER_LONE_CR.split(text):
             if piece:
-                number += 1
                 yield piece

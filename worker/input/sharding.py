@@ -13,6 +13,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from worker.errors import ConfigError
+
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
@@ -48,9 +50,15 @@ class Shard:
 
 
 def shard_from_environment() -> str | None:
-    """Inside a Kubernetes Indexed Job: JOB_COMPLETION_INDEX/THUMBSWEEP_SHARD_COUNT."""
+    """Inside a Kubernetes Indexed Job: JOB_COMPLETION_INDEX/THUMBSWEEP_SHARD_COUNT; a count
+    without an index is a ConfigError."""
     count = os.environ.get("THUMBSWEEP_SHARD_COUNT")
     index = os.environ.get("JOB_COMPLETION_INDEX")
     if count and index:
         return f"{index}/{count}"
+    if count:  # running every shard's persons in each pod would repeat the whole job N times
+        raise ConfigError(
+            f"THUMBSWEEP_SHARD_COUNT={count} is set but JOB_COMPLETION_INDEX is not: it is the "
+            "shard count of a Kubernetes Indexed Job; elsewhere use --shard I/N"
+        )
     return None

@@ -7,6 +7,8 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
+from worker.observe.origin import RunOrigin
+from worker.observe.wording import counted
 from worker.records.record import STATUSES, LedgerRecord
 
 
@@ -92,24 +94,39 @@ class RunStats:
 
 
 def _by_status(counts: Counter[str]) -> str:
-    shown = [f"{s} {counts[s]}" for s in STATUSES if counts[s] and s != "invalid"]
+    shown = [f"{s} {counts[s]:,}" for s in STATUSES if counts[s] and s != "invalid"]
     return ", ".join(shown) or "none"
 
 
-def render_summary(run_id: str, stats: RunStats, stop_reason: str | None) -> str:
-    """The multi-line summary: ids and requests by status, retries, speed, latency, ledger."""
+def _attempts_line(stats: RunStats) -> str:
+    """Attempts, retries and latency; no latency without a request (a dry run sends none)."""
+    if not stats.attempts:
+        return "  attempts: none"
     ordered = sorted(stats.latencies)
+    return (
+        f"  attempts: {stats.attempts:,} ({counted(stats.retries, 'retry', 'retries')}, "
+        f"{stats.throttled:,} throttled), {stats.requests_per_second:.1f} requests/s, latency p50 "
+        f"{percentile(ordered, 0.50) * 1000:.0f} ms, p95 {percentile(ordered, 0.95) * 1000:.0f} ms"
+    )
+
+
+def render_summary(
+    run_id: str, stats: RunStats, stop_reason: str | None, origin: RunOrigin | None = None
+) -> str:
+    """The multi-line summary: ids and requests by status, retries, speed, latency, where the
+    run went (`origin`) and every file it wrote."""
     lines = [
         f"thumbsweep run {run_id} {'stopped' if stop_reason else 'finished'} "
         f"in {stats.wall_seconds:.2f} s",
         f"  ids:      {_by_status(stats.ids)}",
         f"  requests: {_by_status(stats.requests)}",
-        f"  invalid input rows: {stats.requests['invalid']}",
-        f"  attempts: {stats.attempts} ({stats.retries} retries, {stats.throttled} throttled), "
-        f"{stats.requests_per_second:.1f} requests/s, latency p50 "
-        f"{percentile(ordered, 0.50) * 1000:.0f} ms, p95 {percentile(ordered, 0.95) * 1000:.0f} ms",
-        f"  ledger:   {stats.ledger_path}",
+        f"  invalid input rows: {stats.requests['invalid']:,}",
+        _attempts_line(stats),
     ]
+    if origin is None:
+        lines.append(f"  ledger:   {stats.ledger_path}")
+    else:
+        lines += origin.summary_lines()
     if stop_reason:
         lines.append(f"  stopped:  {stop_reason}")
     return "\n".join(lines)
