@@ -82,7 +82,7 @@ async def test_dry_run_prints_the_first_invalid_rows_and_counts_the_rest(tmp_pat
     source = tmp_path / "in.csv"
     source.write_text(HEADER + "w,1,11\n" + "".join(f"w,x{i},1\n" for i in range(7)))
     done = await dry.run("run", str(source), "--dry-run", "--ledger", str(tmp_path / "l.jsonl"))
-    assert done.code == 1, done.err
+    assert done.code == 4, done.err  # invalid rows need a person (issue 11 §1)
     shown = re.findall(r"invalid row at line (\d+): ", done.err)
     assert shown == ["3", "4", "5", "6", "7"]
     assert "and 2 more invalid rows" in done.err
