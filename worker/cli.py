@@ -35,7 +35,8 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
     ("0", "every id deleted (with --dry-run: every row valid)"),
     ("1", "finished, with failed, skipped or invalid entries in the ledger"),
     ("2", "usage, configuration or unreadable input: nothing sent"),
-    ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes)"),
+    ("3", "stopped by a guard (credentials refused, failure-rate breaker, --max-deletes, "
+     "preflight)"),
     ("70", "internal error in thumbsweep (rerun with -v); --resume continues"),
     ("74", "an output (the ledger, --failed-out) could not be written; fix it, then --resume"),
     ("75", "another run holds the ledger's lock: nothing read or sent; try again later"),
@@ -168,7 +169,9 @@ def _sweep(args: argparse.Namespace, signals: RunSignals) -> int:
     overrides = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
-    credentials = None if settings.dry_run else load_credentials().require()
+    # A dry run needs no credentials, but uses them when present: the preflight only reads.
+    keys = load_credentials()
+    credentials = keys.pair() if settings.dry_run else keys.require()
     loop_name, new_loop = loop_factory(settings.event_loop)
     setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
     ledger = setup.outputs.ledger
