@@ -12,7 +12,7 @@ from random import Random
 import pytest
 from pydantic import SecretStr
 
-from tests.cli import Thumbsweep, thumbsweep
+from tests.cli import Thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, sweep
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -27,6 +27,9 @@ from worker.settings import load_settings
 PERSONS = range(1, 11)
 RIGHT = [("w", p, p * 10 + 2) for p in PERSONS]  # one non-primary id of each person
 SWAPPED = [("w", t, p) for _, p, t in RIGHT]  # person and thumbnail columns swapped
+
+
+CHECKED = Thumbsweep(preflight=True)  # the CLI with its default preflight (20 persons)
 
 
 def state_lines() -> str:
@@ -56,7 +59,7 @@ async def test_swapped_columns_exit_3_and_no_delete_reaches_the_api(
 ) -> None:
     """A swapped-column manifest ends with exit 3 and the likely causes; nothing is removed."""
     (tmp_path / "in.csv").write_text(csv_rows(SWAPPED))
-    done = await thumbsweep.run(
+    done = await CHECKED.run(
         "run", str(tmp_path / "in.csv"), "--base-url", real.base_url,
         "--ledger", str(tmp_path / "ledger.jsonl"),
     )  # fmt: skip
@@ -75,7 +78,7 @@ async def test_right_manifest_passes_and_runs(
 ) -> None:
     """A manifest whose ids exist passes the preflight and every id is deleted."""
     caplog.set_level(logging.INFO, "thumbsweep")
-    result, records = await sweep(real, tmp_path, csv_rows(RIGHT))
+    result, records = await sweep(real, tmp_path, csv_rows(RIGHT), preflight=20)
     assert result.exit_code == ExitCode.OK
     assert {r["status"] for r in records} == {"deleted"}
     assert all(t not in real.thumbnail_ids(w, p) for w, p, t in RIGHT)
@@ -86,9 +89,9 @@ async def test_min_match_sets_the_share(real: Emulator, tmp_path: Path) -> None:
     """With 4 of 10 ids real, the default 50% stops the run; --preflight-min-match 0.4 passes."""
     rows = RIGHT[:4] + [("w", p, p * 10 + 9) for p in PERSONS[4:]]
     with pytest.raises(PreflightFailedError, match="only 4 of 10"):
-        await sweep(real, tmp_path, csv_rows(rows))
+        await sweep(real, tmp_path, csv_rows(rows), preflight=20)
     assert removals(real) == 0
-    result, _ = await sweep(real, tmp_path, csv_rows(rows), preflight_min_match=0.4)
+    result, _ = await sweep(real, tmp_path, csv_rows(rows), preflight=20, preflight_min_match=0.4)
     assert result.stats.requests["deleted"] == 10
 
 
@@ -117,7 +120,7 @@ async def test_whole_person_and_primary_ids_are_reported(
 ) -> None:
     """A request for all of a person's ids, and a primary id, are named before sending."""
     rows = [("w", 1, 11), ("w", 1, 12), ("w", 1, 13), ("w", 2, 21)]
-    await sweep(real, tmp_path, csv_rows(rows))
+    await sweep(real, tmp_path, csv_rows(rows), preflight=20)
     assert "1 sampled persons would lose every thumbnail, which the API refuses (e.g. w/1)" in (
         caplog.text
     )
@@ -150,7 +153,7 @@ async def test_look_up_that_cannot_be_read_warns_once_and_the_run_goes_on(
 ) -> None:
     """Gateway errors, non-JSON, 405, 5xx after retries, no thumbnailList: cannot check."""
     async with on_look_up(fault) as emulator:
-        result, _ = await sweep(emulator, tmp_path, csv_rows(RIGHT), max_attempts=2)
+        result, _ = await sweep(emulator, tmp_path, csv_rows(RIGHT), max_attempts=2, preflight=20)
     warnings = [r.getMessage() for r in caplog.records if "cannot check" in r.getMessage()]
     assert len(warnings) == 1
     assert said in warnings[0]
@@ -160,7 +163,7 @@ async def test_look_up_that_cannot_be_read_warns_once_and_the_run_goes_on(
 async def test_look_up_5xx_is_retried_like_a_removal_then_given_up(tmp_path: Path) -> None:
     """A 503 look-up is tried --max-attempts times, then the check is dropped (one person)."""
     async with on_look_up(Fault("status", 503)) as emulator:
-        await sweep(emulator, tmp_path, csv_rows(RIGHT), max_attempts=3)
+        await sweep(emulator, tmp_path, csv_rows(RIGHT), max_attempts=3, preflight=20)
     assert emulator.stats.by_status["503"] == 3
 
 
@@ -168,7 +171,7 @@ async def test_emulator_without_state_cannot_be_checked(
     emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Without --state the emulator's look-up reads as "cannot check", and the run deletes."""
-    result, _ = await sweep(emulator, tmp_path, csv_rows(RIGHT))
+    result, _ = await sweep(emulator, tmp_path, csv_rows(RIGHT), preflight=20)
     assert result.exit_code == ExitCode.OK
     assert "cannot check the manifest" in caplog.text
     assert "--state FILE" in caplog.text
@@ -180,7 +183,7 @@ async def test_dry_run_with_credentials_looks_up_and_deletes_nothing(
     """--dry-run with credentials runs the look-ups: a swapped file exits 3, a right one 0."""
     for rows, code in ((SWAPPED, ExitCode.GUARD), (RIGHT, ExitCode.OK)):
         (tmp_path / "in.csv").write_text(csv_rows(rows))
-        done = await thumbsweep.run(
+        done = await CHECKED.run(
             "run", str(tmp_path / "in.csv"), "--base-url", real.base_url, "--dry-run",
             "--ledger", str(tmp_path / "ledger.jsonl"),
         )  # fmt: skip
@@ -195,7 +198,7 @@ async def test_dry_run_without_credentials_says_the_check_was_skipped(
 ) -> None:
     """Without credentials a dry run sends nothing and says the preflight was skipped."""
     (tmp_path / "in.csv").write_text(csv_rows(SWAPPED))
-    done = await Thumbsweep(credentials=False).run(
+    done = await Thumbsweep(credentials=False, preflight=True).run(
         "run", str(tmp_path / "in.csv"), "--base-url", real.base_url, "--dry-run",
         "--ledger", str(tmp_path / "ledger.jsonl"),
     )  # fmt: skip

@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     )
     dry_run: bool = Field(
         False,
-        description="validate, batch and write dry_run records; send nothing; needs no credentials",
+        description="validate, batch and write dry_run records; delete nothing; needs no "
+        "credentials (with them, the preflight's read-only look-ups run)",
     )
     resume: bool = Field(
         False, description="skip the ids the ledger already records as deleted; append to it"
