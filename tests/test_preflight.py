@@ -188,6 +188,9 @@ async def test_dry_run_with_credentials_looks_up_and_deletes_nothing(
             "--ledger", str(tmp_path / "ledger.jsonl"),
         )  # fmt: skip
         assert done.code == code, done.err
+        # neither the secret nor a presigned URL the look-ups received reaches the output
+        assert SECRET_KEY not in done.err
+        assert "X-Amz-Signature" not in done.err
     assert real.stats.total_requests == 20
     assert removals(real) == 0
     assert real.stats.deletes_applied == 0
