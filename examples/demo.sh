@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: start the local emulator (with some injected 429s, 503s and dropped connections),
-# run thumbsweep on examples/sample.csv against it, then show the summary and the ledger.
+# show the preflight stopping a swapped-column copy of examples/sample.csv, run thumbsweep on
+# the real file against it, then show the summary and the ledger.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -12,7 +13,25 @@ mkdir -p "$out"
 export THUMBSWEEP_ACCESS_KEY=demo-access-key
 export THUMBSWEEP_SECRET_KEY=demo-secret-key
 
-"$bin/thumbsweep" emulate --port 0 --latency-ms 25 \
+# The emulator holds real state: the sample's persons with their ids, plus one more thumbnail
+# each (so no request empties a person), which lets the preflight check manifests against it.
+"$bin/python" - examples/sample.csv "$out/state.jsonl" <<'PY'
+import csv, json, sys
+persons = {}
+with open(sys.argv[1], newline="", encoding="utf-8") as rows:
+    for row in csv.DictReader(rows):
+        ids = [int(i) for i in row["thumbnail_ids"].replace(";", " ").split() if i.isdigit()]
+        if row["person_id"].isdigit() and ids:
+            persons.setdefault((row["workspace"], int(row["person_id"])), []).extend(ids)
+with open(sys.argv[2], "w", encoding="utf-8") as state:
+    for (workspace, person_id), ids in persons.items():
+        kept = person_id * 1000 + 999  # a thumbnail nobody asks to remove: the primary
+        line = {"workspace": workspace, "person_id": person_id,
+                "thumbnail_ids": [kept, *dict.fromkeys(ids)], "primary": kept}
+        state.write(json.dumps(line, ensure_ascii=False) + "\n")
+PY
+
+"$bin/thumbsweep" emulate --port 0 --latency-ms 25 --state "$out/state.jsonl" \
     --fault-429-rate 0.05 --fault-5xx-rate 0.05 --drop-rate 0.03 --seed 7 \
     >"$out/emulator.log" 2>&1 &
 emulator=$!
@@ -29,6 +48,21 @@ if [ -z "$url" ]; then
     exit 1
 fi
 echo "demo: emulator at $url"
+
+# The preflight: the same file with the person and thumbnail values swapped (the header kept)
+# is caught by a dry
+# run (it only looks persons up) before anything could be deleted: exit 3.
+awk -F, -v OFS=, 'NR > 1 { t = $2; $2 = $3; $3 = t } { print }' examples/sample.csv >"$out/swapped.csv"
+echo "demo: thumbsweep run $out/swapped.csv --dry-run   (person and thumbnail columns swapped)"
+caught=0
+"$bin/thumbsweep" run "$out/swapped.csv" --dry-run --base-url "$url" \
+    --ledger "$out/swapped-ledger.jsonl" --backoff-initial 0.05 || caught=$?
+if [ "$caught" -ne 3 ]; then
+    echo "demo: expected the preflight to stop the swapped file with exit 3, got $caught" >&2
+    exit 1
+fi
+echo "demo: the preflight stopped the swapped file (exit 3); nothing was deleted"
+echo
 echo "demo: thumbsweep run examples/sample.csv --base-url $url --ledger $out/ledger.jsonl"
 echo
 

@@ -26,19 +26,23 @@ Stream = int | IO[Any] | None
 
 @dataclass(frozen=True)
 class Thumbsweep:
-    """How to start the CLI: on which event loop (None: the CLI's own default choice), and
-    whether the child gets the test credentials."""
+    """How to start the CLI: on which event loop (None: the CLI's own default choice),
+    whether the child gets the test credentials, and whether the preflight runs."""
 
     event_loop: str | None = None
     credentials: bool = True
+    preflight: bool = False  # off by default: its look-ups would add to the requests counted
 
     def env(self, **extra: str) -> dict[str, str]:
         """The child's environment: this process's, minus every THUMBSWEEP_/NCLOUD_ setting
-        (a developer's credentials or config must not leak in), plus the test credentials."""
+        (a developer's credentials or config must not leak in), plus the test credentials and,
+        unless `preflight`, THUMBSWEEP_PREFLIGHT=0."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("THUMBSWEEP_", "NCLOUD_"))}
         if self.credentials:
             env["THUMBSWEEP_ACCESS_KEY"] = ACCESS_KEY
             env["THUMBSWEEP_SECRET_KEY"] = SECRET_KEY
+        if not self.preflight:
+            env["THUMBSWEEP_PREFLIGHT"] = "0"
         if self.event_loop is not None:
             env["THUMBSWEEP_EVENT_LOOP"] = self.event_loop
         return {**env, **extra}

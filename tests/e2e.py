@@ -24,7 +24,9 @@ SECRET_KEY = "e2e-secret-never-printed-5150"
 async def sweep(
     emulator: Emulator, tmp_path: Path, text: str, name: str = "in.csv", **overrides: Any
 ) -> tuple[RunResult, list[dict[str, Any]]]:
-    """Run thumbsweep on `text` against the emulator; return the result and the ledger."""
+    """Run thumbsweep on `text` against the emulator; return the result and the ledger.
+
+    The preflight is off unless `preflight=N` is given (tests/test_preflight.py does)."""
     source = tmp_path / name
     source.write_text(text)
     return await sweep_source(emulator, tmp_path, source, **overrides)
@@ -42,6 +44,8 @@ async def sweep_source(
             "ledger": ledger,
             "backoff_initial": 0.01,
             "backoff_max": 0.05,
+            # Off unless a test asks for it: its look-ups would add to the requests counted.
+            "preflight": 0,
             **overrides,
         },
         None,

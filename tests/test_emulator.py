@@ -266,8 +266,9 @@ async def test_post_remove_variant(emulator: Emulator, session: aiohttp.ClientSe
 
 
 async def test_get_person(emulator: Emulator, session: aiohttp.ClientSession) -> None:
-    """GET returns a known person's thumbnails and a service 404 for an unknown one."""
+    """With state, GET returns a known person's thumbnails and a service 404 for an unknown one."""
     emulator.add_person(WS, 9, [4, 5], primary=5)
+    emulator.has_state = True
     reply = await send(session, emulator, "GET", f"/api/v1/workspaces/{WS}/persons/9")
     assert reply.status == 200
     assert listed_ids(reply) == [4, 5]
@@ -657,6 +658,7 @@ async def test_close_fault_on_get(
     """A "close" fault on GET still returns the person, then closes the connection."""
     client, connections = counted
     emulator.add_person(WS, 9, [4, 5])
+    emulator.has_state = True
     emulator.fault_plan = lambda info: Fault("close")
     path = f"/api/v1/workspaces/{WS}/persons/9"
     for _ in range(2):

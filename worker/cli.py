@@ -40,7 +40,7 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
      "ids left)"),
     ("2", "usage, configuration or unreadable input: nothing sent"),
     ("3", "stopped by a guard (credentials refused, API unreachable, failure-rate breaker, "
-     "--max-deletes)"),
+     "--max-deletes, preflight)"),
     ("4", "finished; nothing a retry could fix is left, but permanent failures or invalid rows "
      "need a person (--resume holds them back; --retry-permanent sends them again)"),
     ("70", "internal error in thumbsweep (rerun with -v); --resume continues"),
@@ -230,7 +230,9 @@ def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin
     overrides = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
     settings = load_settings(overrides, getattr(args, "config", None))
     _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
-    credentials = None if settings.dry_run else load_credentials().require()
+    # A dry run needs no credentials, but uses them when present: the preflight only reads.
+    keys = load_credentials()
+    credentials = keys.pair() if settings.dry_run else keys.require()
     loop_name, new_loop = loop_factory(settings.event_loop)
     setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
     origin.append(_describe_origin(settings, setup, getattr(args, "config", None)))

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import random
 import secrets
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,14 @@ from worker.records.resume import resume_from
 from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.pool import RemoveApi, SenderPool
+from worker.sending.preflight import (
+    PersonLookupApi,
+    PreflightFailedError,
+    check_sample,
+    explain,
+    log_findings,
+    sample_persons,
+)
 from worker.sending.signals import StopSignals, pushing_metrics
 from worker.settings import Settings
 
@@ -173,7 +182,9 @@ async def run(
     source: str,
     credentials: tuple[str, SecretStr] | None,
     api: RemoveApi | None = None,
+    *,
     origin: RunOrigin | None = None,
+    sample_rng: random.Random | None = None,
 ) -> RunResult:
     """Read all input, then write invalid rows and send (or dry-run) every batch.
 
@@ -181,7 +192,8 @@ async def run(
     across the whole input; unreadable input therefore stops the run with nothing sent.
     `api` replaces the real HTTP client (tests drive the senders through it); without it the
     credentials are required unless this is a dry run. `origin` (where the run goes and what
-    it writes) joins the plan line.
+    it writes) joins the plan line. The preflight samples persons with `sample_rng` (tests seed
+    it; by default a fresh, unseeded one).
     """
     settings, outputs = setup.settings, setup.outputs
     run_id = new_run_id()
@@ -190,6 +202,8 @@ async def run(
     plan = batcher.plan(settings.max_ids_per_request)
     _log_plan(plan, invalid, settings, origin)
     _check_max_deletes(plan, settings)
+    if plan.requests:
+        await _preflight(setup, batcher, credentials, api, sample_rng or random.Random())
     ledger = Ledger(outputs.ledger)
     ledger.open()
     stats.ledger_path = str(ledger.path)
@@ -235,6 +249,39 @@ async def run(
     with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete
         metrics.push()
     return result
+
+
+async def _preflight(
+    setup: RunSetup,
+    batcher: Batcher,
+    credentials: tuple[str, SecretStr] | None,
+    api: RemoveApi | None,
+    rng: random.Random,
+) -> None:
+    """Check a sample of the plan against the API; raise PreflightFailedError (exit 3) when too
+    few of its ids exist. Runs before the ledger is opened: a failed check writes nothing."""
+    settings = setup.settings
+    if not settings.preflight:
+        return
+    if api is not None and not isinstance(api, PersonLookupApi):
+        return  # a test's removal-only fake: nothing to look up
+    if api is None and credentials is None:
+        log.info("preflight: skipped (no credentials; a dry run does not need them)")
+        return
+    sample = sample_persons(batcher.batches(settings.max_ids_per_request), settings.preflight, rng)
+    async with contextlib.AsyncExitStack() as resources:
+        lookups: PersonLookupApi
+        if isinstance(api, PersonLookupApi):
+            lookups = api
+        else:
+            assert credentials is not None
+            session = await resources.enter_async_context(open_session(1))
+            signer = Signer(*credentials)
+            lookups = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
+        report = await check_sample(lookups, sample, setup.sender)
+    log_findings(report)
+    if not report.matches(settings.preflight_min_match):
+        raise PreflightFailedError(explain(report, settings.preflight_min_match))
 
 
 async def _send(

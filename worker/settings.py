@@ -99,6 +99,15 @@ class Settings(BaseSettings):
     max_deletes: int | None = Field(
         None, ge=0, description="refuse (exit 3) an input with more unique ids"
     )
+    preflight: int = Field(
+        20, ge=0,
+        description="before the first DELETE, look up this many sampled persons and stop "
+        "(exit 3) if too few of their ids exist; also in --dry-run with credentials; 0 = off",
+    )  # fmt: skip
+    preflight_min_match: float = Field(
+        0.5, ge=0, le=1,
+        description="the least share of the sampled ids that must exist on their persons",
+    )  # fmt: skip
     shard: str | None = Field(
         default_factory=shard_from_environment, validate_default=True,
         description="I/N: only the persons whose stable hash mod N is I; the shard writes its "
@@ -128,7 +137,8 @@ class Settings(BaseSettings):
     )
     dry_run: bool = Field(
         False,
-        description="validate, batch and write dry_run records; send nothing; needs no credentials",
+        description="validate, batch and write dry_run records; delete nothing; needs no "
+        "credentials (with them, the preflight's read-only look-ups run)",
     )
     resume: bool = Field(
         False,
@@ -256,6 +266,12 @@ class Credentials(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    def pair(self) -> tuple[str, SecretStr] | None:
+        """The key pair when both keys are set (a dry run uses them if present), else None."""
+        if self.access_key is None or self.secret_key is None:
+            return None
+        return self.access_key, self.secret_key
 
     def require(self) -> tuple[str, SecretStr]:
         """The key pair, or a ConfigError that says which variable is missing."""

@@ -26,6 +26,7 @@ from yarl import URL
 from worker import __version__
 from worker.api.clock_skew import SkewCorrector
 from worker.api.outcome import Outcome
+from worker.api.person import PersonLookup, read_person, unknown
 from worker.api.replies import interpret
 from worker.api.signing import Signer
 from worker.errors import ConfigError
@@ -89,12 +90,7 @@ class ThumbnailApi:
         Only cancellation leaves it. Redirects are not followed (the target would receive the
         access key and a valid signature), and at most MAX_BODY_BYTES of the body are read.
         """
-        persons = self._persons_paths.get(batch.workspace)
-        if persons is None:
-            persons = self._persons_paths[batch.workspace] = persons_path(
-                self._prefix, batch.workspace
-            )
-        path = f"{persons}{batch.person_id}{self._suffix}"
+        path = f"{self._persons(batch.workspace)}{batch.person_id}{self._suffix}"
         signed_offset = self._signer.offset_ms
         signed_ms = self._signer.now_ms()
         headers = self._signer.headers(self._http_method, path, signed_ms)
@@ -137,6 +133,36 @@ class ThumbnailApi:
             latency=time.perf_counter() - started,
             connect_failure=connect_failure,
         )
+
+    def _persons(self, workspace: str) -> str:
+        persons = self._persons_paths.get(workspace)
+        if persons is None:
+            persons = self._persons_paths[workspace] = persons_path(self._prefix, workspace)
+        return persons
+
+    async def look_up(self, workspace: str, person_id: int) -> PersonLookup:
+        """One signed GET of a person (it only reads); never raises but for cancellation.
+
+        Signed exactly as the remove call (fresh timestamp, the path as sent); redirects are not
+        followed and at most MAX_BODY_BYTES are read. A transport error is a retryable unknown.
+        """
+        path = f"{self._persons(workspace)}{person_id}"
+        headers = self._signer.headers("GET", path)
+        url = self._origin.with_path(path, encoded=True)
+        try:
+            async with self._session.request(
+                "GET", url, headers=headers, timeout=self._timeout, allow_redirects=False,
+                proxy=self._proxy,
+            ) as response:  # fmt: skip
+                payload = await _read_capped(response)
+                if payload is None:
+                    response.close()
+                    return unknown(f"HTTP {response.status} with a body over 1 MiB")
+                return read_person(response.status, payload, response.headers.get("Retry-After"))
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return unknown(describe_transport_error(exc, self._timeout_s), retryable=True)
+        except Exception as exc:  # any reply must end as a look-up; only the type is named
+            return unknown(f"could not handle the reply ({type(exc).__name__})")
 
 
 def describe_transport_error(exc: BaseException, timeout: float) -> str:

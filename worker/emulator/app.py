@@ -42,7 +42,7 @@ from worker.emulator.responses import (
     rate_limited,
     thumbnail_list,
 )
-from worker.emulator.state import DROPPED, EmulatorStats, Person
+from worker.emulator.state import DROPPED, EmulatorStats, Person, new_person, read_state
 
 __all__ = ["API_PREFIX", "STATS_PATH", "Emulator"]
 
@@ -76,7 +76,12 @@ class Emulator:
         self.config = config or EmulatorConfig()
         self.fault_plan = fault_plan
         self.stats = EmulatorStats()
-        self.persons: dict[tuple[str, int], Person] = {}
+        # With state (--state, or `has_state` set by a test after add_person), only known
+        # persons exist, as with the API; without it, persons are created on first sight.
+        self.has_state = self.config.state is not None
+        self.persons: dict[tuple[str, int], Person] = (
+            read_state(self.config.state) if self.config.state is not None else {}
+        )
         # every x-ncp-apigw-signature-v2 value received, valid or not (in-process only)
         self.seen_signatures: list[str] = []
         self._rng = random.Random(self.config.seed)
@@ -89,13 +94,7 @@ class Emulator:
         self, workspace: str, person_id: int, ids: Iterable[int], primary: int | None = None
     ) -> None:
         """Seed a person with thumbnails; `primary` defaults to the first id."""
-        thumbnails = list(ids)
-        if not thumbnails:
-            raise ValueError("a person needs at least one thumbnail")
-        chosen = thumbnails[0] if primary is None else primary
-        if chosen not in thumbnails:
-            raise ValueError("the primary thumbnail must be one of the ids")
-        self.persons[workspace, person_id] = Person(thumbnails, chosen)
+        self.persons[workspace, person_id] = new_person(ids, primary)
 
     def thumbnail_ids(self, workspace: str, person_id: int) -> list[int]:
         """The ids a person holds now (empty if the person is unknown)."""
@@ -211,12 +210,17 @@ class Emulator:
             if body_ids is None:
                 return invalid_request()
             ids = body_ids
-            if (workspace, person_id) not in self.persons:  # first sight: add an unasked primary
+            if (
+                workspace,
+                person_id,
+            ) not in self.persons and not self.has_state:  # first sight: add an unasked primary
                 primary = next(self._primary_ids)
                 self.persons[workspace, person_id] = Person([*dict.fromkeys(ids), primary], primary)
         seen = self.stats.per_person[workspace, person_id]
         self.stats.per_person[workspace, person_id] += 1
         self.stats.per_id.update((workspace, person_id, tid) for tid in ids)
+        if request.method != "GET" and (workspace, person_id) not in self.persons:
+            return person_not_found()  # with state, as the API: only known persons exist
         info = RequestInfo(request.method, workspace, person_id, ids, index, seen)
         fault = self._pick_fault(info)
         if fault is not None and fault.kind == "delay":
@@ -252,7 +256,15 @@ class Emulator:
         return thumbnail_list(info.workspace, info.person_id, person)
 
     async def _get_person(self, request: web.Request, index: int) -> web.StreamResponse:
-        """The person endpoint (GET): the person's thumbnail list, or the fault it drew."""
+        """The person endpoint (GET): the person's thumbnail list, or the fault it drew.
+
+        Without state the emulator cannot say truthfully whether a person exists (it makes
+        them up on first sight), so it answers the gateway's 404, which a preflight reads as
+        "cannot check"; answered before the fault plan, the look-up leaves faults and per-person
+        counts to the removals.
+        """
+        if not self.has_state:
+            return gateway_error(404, "the emulator holds no state: start it with --state FILE")
         checked = await self._person_request(request, index)
         if isinstance(checked, web.Response):
             return checked

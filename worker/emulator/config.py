@@ -33,6 +33,9 @@ class EmulatorConfig:
     rate_burst: float | None = None  # bucket capacity; None: max(1, rate_limit / 10)
     keepalive_timeout: float | None = None  # idle keep-alive seconds; None: aiohttp's default
     clock_offset: float = 0.0  # seconds the gateway's clock (signature window, Date) is ahead
+    # JSON Lines of persons to serve; with it unknown persons are 404 (as the API); without it,
+    # persons are created on first sight and a look-up cannot be answered truthfully
+    state: str | None = None
 
     def __post_init__(self) -> None:
         rates = (self.fault_429_rate, self.fault_5xx_rate, self.drop_rate, self.fault_keep_rate)

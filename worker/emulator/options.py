@@ -34,6 +34,14 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-burst", type=float, help="token bucket capacity (default: max(1, rate/10))"
     )
     parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help='JSON Lines of persons, one a line: {"workspace", "person_id", '
+        '"thumbnail_ids", "primary" (optional)}; unknown persons then answer 404, as the '
+        "API does. Without it persons are created on first sight and a person look-up "
+        "answers the gateway's 404 (the preflight cannot check)",
+    )
+    parser.add_argument(
         "--keepalive-timeout",
         type=float,
         help="seconds before an idle keep-alive connection is closed (default: aiohttp's)",

@@ -48,5 +48,7 @@ def emulate_main(args: argparse.Namespace) -> int:
         raise ConfigError(str(exc)) from None
     try:
         return run_emulator(config)
+    except ValueError as exc:  # an unreadable --state file
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"cannot listen: {exc.strerror or exc}") from None

@@ -6,12 +6,14 @@ The counters (`EmulatorStats`) are mostly served on `GET /_emulator/stats`; the 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
-__all__ = ["DROPPED", "EmulatorStats", "Person"]
+__all__ = ["DROPPED", "EmulatorStats", "Person", "new_person", "read_state"]
 
 DROPPED = "dropped"  # key in `EmulatorStats.by_status` for connections closed without a response
 
@@ -37,6 +39,47 @@ class Person:
         if self.primary not in kept:  # undocumented upstream; we promote the first remaining
             self.primary = kept[0]
         return removed
+
+
+def new_person(ids: Iterable[int], primary: int | None = None) -> Person:
+    """A person holding `ids` (in order, at least one); `primary` defaults to the first."""
+    thumbnails = list(dict.fromkeys(ids))
+    if not thumbnails:
+        raise ValueError("a person needs at least one thumbnail")
+    chosen = thumbnails[0] if primary is None else primary
+    if chosen not in thumbnails:
+        raise ValueError("the primary thumbnail must be one of the ids")
+    return Person(thumbnails, chosen)
+
+
+def read_state(path: str | Path) -> dict[tuple[str, int], Person]:
+    """The persons of a `--state` file: JSON Lines of {"workspace", "person_id",
+    "thumbnail_ids", "primary" (optional)}; ValueError names the first bad line."""
+    persons: dict[tuple[str, int], Person] = {}
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the state file {path}: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            workspace, person_id = item["workspace"], item["person_id"]
+            ids, primary = item["thumbnail_ids"], item.get("primary")
+            if not isinstance(workspace, str) or type(person_id) is not int:
+                raise TypeError
+            if not isinstance(ids, list):
+                raise TypeError
+            if not all(type(i) is int for i in ids) or primary not in (None, *ids):
+                raise TypeError
+            persons[workspace, person_id] = new_person(ids, primary)
+        except (ValueError, TypeError, KeyError):
+            raise ValueError(
+                f'state file {path}, line {number}: expected {{"workspace": str, "person_id": '
+                'int, "thumbnail_ids": [int, ...], "primary": int (optional)}'
+            ) from None
+    return persons
 
 
 @dataclass
