@@ -28,12 +28,15 @@ from worker.settings import load_settings
 async def _default_run(
     tmp_path: Path, base_url: str, persons: int, **overrides: object
 ) -> tuple[int, str | None, list[dict[str, object]], float]:
-    """A run at default retry settings; (exit code, stop reason, ledger, seconds it took)."""
+    """A run at default retry settings, without the preflight's look-ups (they are tested on
+    their own); (exit code, stop reason, ledger, seconds it took)."""
     tmp_path.mkdir(exist_ok=True)
     source = tmp_path / "in.csv"
     source.write_text(csv_rows(single_id_rows(persons)))
     ledger = tmp_path / "ledger.jsonl"
-    settings = load_settings({"base_url": base_url, "ledger": ledger, **overrides}, None)
+    settings = load_settings(
+        {"base_url": base_url, "ledger": ledger, "preflight": 0, **overrides}, None
+    )
     started = time.monotonic()
     result = await run(
         RunSetup.from_settings(settings), str(source), (ACCESS_KEY, SecretStr(SECRET_KEY))
