@@ -206,9 +206,14 @@ def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | No
     from worker.settings import config_file, secrets_dir
 
     outputs = setup.outputs
-    found = "not needed for a dry run"
-    if not settings.dry_run:
-        found = f"from {credentials_origin(secrets_dir())}"
+    found = f"from {credentials_origin(secrets_dir())}"
+    if settings.dry_run:  # a dry run deletes nothing; credentials, when present, only read
+        where = credentials_origin(secrets_dir())
+        found = (
+            "none (a dry run needs none)"
+            if where == "nowhere"
+            else (f"from {where}, for the preflight's look-ups only")
+        )
     return RunOrigin.of(
         settings.base_url,
         config_file(config_path),
