@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from worker.credentials import load_credentials
 from worker.errors import ConfigError
-from worker.settings import load_credentials, load_settings
+from worker.settings import load_settings
 
 
 def test_precedence_cli_env_dotenv_toml_default(

@@ -201,9 +201,10 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | None) -> RunOrigin:
     """Where the run goes, what it reads and what it writes (no secret in it)."""
+    from worker.credentials import secrets_dir
     from worker.environment import credentials_origin
     from worker.observe.origin import RunOrigin
-    from worker.settings import config_file, secrets_dir
+    from worker.settings import config_file
 
     outputs = setup.outputs
     found = f"from {credentials_origin(secrets_dir())}"
@@ -224,12 +225,13 @@ def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | No
 
 
 def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin]) -> int:
+    from worker.credentials import load_credentials
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
     from worker.run_setup import RunSetup
     from worker.sending.event_loop import loop_factory, run_on
     from worker.sending.signals import Phase
-    from worker.settings import load_credentials, load_settings
+    from worker.settings import load_settings
 
     # Flags not given are absent (SUPPRESS), so env, .env and TOML decide them.
     overrides = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -27,7 +27,6 @@ from worker.input.sharding import Shard, shard_from_environment
 from worker.sending.event_loop import EventLoopChoice
 
 DEFAULT_CONFIG_PATH = Path("config/thumbsweep.toml")
-DEFAULT_SECRETS_DIR = Path("/run/secrets")
 CREDENTIAL_KEYS = frozenset({"access_key", "secret_key"})
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -238,57 +237,6 @@ def default_text(name: str) -> str:
 _TOML_VALUES: dict[type[BaseSettings], dict[str, Any]] = {}
 
 
-def secrets_dir() -> Path | None:
-    """The secrets directory credentials are read from, if it exists."""
-    return _secrets_dir()
-
-
-def _secrets_dir() -> Path | None:
-    path = Path(os.environ.get("THUMBSWEEP_SECRETS_DIR", str(DEFAULT_SECRETS_DIR)))
-    return path if path.is_dir() else None
-
-
-class Credentials(BaseSettings):
-    """The API key pair: environment, `.env` or a secrets directory only."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
-
-    access_key: str | None = Field(
-        None, validation_alias=AliasChoices("THUMBSWEEP_ACCESS_KEY", "NCLOUD_ACCESS_KEY")
-    )
-    secret_key: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("THUMBSWEEP_SECRET_KEY", "NCLOUD_SECRET_KEY")
-    )
-
-    @field_validator("access_key", "secret_key", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    def pair(self) -> tuple[str, SecretStr] | None:
-        """The key pair when both keys are set (a dry run uses them if present), else None."""
-        if self.access_key is None or self.secret_key is None:
-            return None
-        return self.access_key, self.secret_key
-
-    def require(self) -> tuple[str, SecretStr]:
-        """The key pair, or a ConfigError that says which variable is missing."""
-        if self.access_key is None or self.secret_key is None:
-            missing = []
-            if self.access_key is None:
-                missing.append("THUMBSWEEP_ACCESS_KEY (or NCLOUD_ACCESS_KEY)")
-            if self.secret_key is None:
-                missing.append("THUMBSWEEP_SECRET_KEY (or NCLOUD_SECRET_KEY)")
-            raise ConfigError(
-                "missing credentials: set "
-                + " and ".join(missing)
-                + " in the environment, a .env file or the secrets directory"
-            )
-        return self.access_key, self.secret_key
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """Settings from a TOML file, with unknown keys and credentials refused."""
     try:
@@ -310,7 +258,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     return values
 
 
-def _describe(error: ValidationError) -> str:
+def describe_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in item["loc"]) or "settings"
@@ -336,14 +284,6 @@ def load_settings(overrides: dict[str, Any], config_path: Path | None) -> Settin
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(f"invalid settings: {_describe(exc)}") from None
+        raise ConfigError(f"invalid settings: {describe_validation_error(exc)}") from None
     finally:
         _TOML_VALUES.pop(Settings, None)
-
-
-def load_credentials() -> Credentials:
-    """The key pair from the environment, `.env` and the secrets directory."""
-    try:
-        return Credentials(_secrets_dir=_secrets_dir())
-    except ValidationError as exc:
-        raise ConfigError(f"invalid credentials: {_describe(exc)}") from None
