@@ -26,7 +26,7 @@ lint: venv
 	$(BIN)/ruff format --check worker tests bench
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/cronjob.yaml deploy/k8s/indexed-job.yaml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 
 test: lint
 	$(BIN)/pytest
