@@ -285,8 +285,8 @@ def _early_log_format(args: argparse.Namespace) -> None:
     """The output format before the settings are read (so that an error reading them is JSON
     too): the flag, else the environment; the settings confirm it later."""
     chosen = getattr(args, "log_format", None) or os.environ.get("THUMBSWEEP_LOG_FORMAT", "")
-    if chosen.strip().lower() == "json":
-        use_format("json")
+    # Each call of main starts afresh (tests call it in-process, one after another).
+    use_format("json" if chosen.strip().lower() == "json" else "text", progress=True)
 
 
 def _main(argv: Sequence[str] | None) -> int:
