@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
-import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -14,14 +15,15 @@ from types import UnionType
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
 from worker import __version__
-from worker.clock import LOG_TIME_FORMAT
 from worker.emulator.options import add_emulator_arguments
 from worker.errors import ExitCode, ThumbsweepError
+from worker.observe.console import configure_logging, say, use_format
 from worker.observe.pipes import guarded_output
 from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
 from worker.settings import Settings, default_text
 
 if TYPE_CHECKING:
+    from worker.observe.metrics import Metrics
     from worker.observe.origin import RunOrigin
     from worker.run import RunResult
     from worker.run_setup import RunSetup
@@ -143,7 +145,9 @@ def _build_parser() -> _Parser:
     run.add_argument("--config", type=Path, help="TOML settings file "
                      "(default: config/thumbsweep.toml if present)")  # fmt: skip
     run.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
-    run.add_argument("-q", "--quiet", action="count", default=0, help="less logging")
+    run.add_argument(
+        "-q", "--quiet", action="count", default=0, help="less logging (-q also silences progress)"
+    )
 
     emulate = commands.add_parser(
         "emulate",
@@ -155,48 +159,25 @@ def _build_parser() -> _Parser:
     return parser
 
 
-class _JsonLogFormatter(logging.Formatter):
-    """One JSON object per log line, for log collectors."""
+@dataclasses.dataclass
+class _RunState:
+    """What a run's way out needs, filled in as it becomes known."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        fields = {
-            "ts": self.formatTime(record, LOG_TIME_FORMAT),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            fields["exception"] = self.formatException(record.exc_info)
-        return json.dumps(fields, ensure_ascii=False)
+    origin: list[RunOrigin] = dataclasses.field(default_factory=list)  # for a summary after a stop
+    metrics: list[Metrics] = dataclasses.field(default_factory=list)  # rewritten with the exit code
 
 
-def _configure_logging(level: str, verbose: int, quiet: int, log_format: str) -> None:
-    levels = ["DEBUG", "INFO", "WARNING", "ERROR"]
-    index = min(max(levels.index(level) - verbose + quiet, 0), len(levels) - 1)
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonLogFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s thumbsweep %(levelname)s %(message)s", LOG_TIME_FORMAT)
-        )
-    logging.basicConfig(level=levels[index], handlers=[handler], force=True)
-    # aiohttp's own loggers would print request URLs; keep them quiet unless debugging.
-    logging.getLogger("aiohttp").setLevel(logging.WARNING)
-
-
-def _run_command(args: argparse.Namespace) -> int:
+def _run_command(args: argparse.Namespace, state: _RunState) -> int:
     from worker.sending.signals import Phase, StoppedBySignal, run_signals
 
     # The stop handlers come first: from here on SIGINT, SIGTERM and SIGHUP end every phase
     # cleanly (worker/shutdown.py), including a read of stdin that never ends.
-    origin: list[RunOrigin] = []  # filled by _sweep once known, for a summary after a stop
     with run_signals() as signals:
         try:
-            return _sweep(args, signals, origin)
+            return _sweep(args, signals, state)
         except StoppedBySignal as stopped:
             signals.enter(Phase.SUMMARY)  # a further signal now waits for these lines
-            return _report_stop(stopped, origin[0] if origin else None)
+            return _report_stop(stopped, state.origin[0] if state.origin else None)
 
 
 def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | None) -> RunOrigin:
@@ -224,8 +205,9 @@ def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | No
     )  # fmt: skip
 
 
-def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin]) -> int:
+def _sweep(args: argparse.Namespace, signals: RunSignals, state: _RunState) -> int:
     from worker.credentials import load_credentials
+    from worker.observe.metrics import Metrics
     from worker.records.lock import LedgerLock, refuse_input_as_ledger
     from worker.run import run
     from worker.run_setup import RunSetup
@@ -236,47 +218,59 @@ def _sweep(args: argparse.Namespace, signals: RunSignals, origin: list[RunOrigin
     # Flags not given are absent (SUPPRESS), so env, .env and TOML decide them.
     overrides = {name: getattr(args, name) for name in Settings.model_fields if hasattr(args, name)}
     settings = load_settings(overrides, getattr(args, "config", None))
-    _configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
+    configure_logging(settings.log_level, args.verbose, args.quiet, settings.log_format)
     # A dry run needs no credentials, but uses them when present: the preflight only reads.
     keys = load_credentials()
     credentials = keys.pair() if settings.dry_run else keys.require()
     loop_name, new_loop = loop_factory(settings.event_loop)
     setup = RunSetup.from_settings(settings)  # the one resolution of paths and options
+    origin = state.origin
     origin.append(_describe_origin(settings, setup, getattr(args, "config", None)))
     ledger = setup.outputs.ledger
     refuse_input_as_ledger(args.input, ledger)
     # Locked before the input is read, so a second run gives up at once, and until the summary
     # is printed, so the lock covers everything the run writes.
     with LedgerLock(ledger):
+        # From here every way out rewrites the metrics textfile with its exit code (see _main);
+        # not before: a run refused the lock (75) must not overwrite the holder's textfile.
+        metrics = Metrics(setup.outputs.metrics_file, settings.pushgateway, settings.shard or "")
+        state.metrics.append(metrics)
         if args.input == "-" and sys.stdin.isatty():
-            print("thumbsweep: reading jobs from stdin (end with Ctrl-D)", file=sys.stderr)
+            say("thumbsweep: reading jobs from stdin (end with Ctrl-D)", "info")
         log.debug("event loop: %s", loop_name)
-        result = run_on(new_loop, run(setup, args.input, credentials, origin=origin[0]))
+        result = run_on(
+            new_loop, run(setup, args.input, credentials, origin=origin[0], metrics=metrics)
+        )
         signals.enter(Phase.SUMMARY)
         _print_summary(result, origin[0])
         held = signals.held_stop()
     if held is not None:
-        print(f"thumbsweep: {held.message()}", file=sys.stderr)
+        say(f"thumbsweep: {held.message()}", event="stop")
         return ExitCode.IOERR if result.output_errors else held.exit_code
     return result.exit_code
 
 
 def _print_summary(result: RunResult, origin: RunOrigin | None) -> None:
-    from worker.observe.summary import render_summary
+    from worker.observe.console import json_line, json_output
+    from worker.observe.summary import render_summary, summary_fields
 
     summary = render_summary(result.run_id, result.stats, result.stop_reason, origin)
-    print(summary, file=sys.stderr)
+    if json_output():  # the same facts as one object; its message is the summary's first line
+        fields = summary_fields(result.run_id, result.stats, result.stop_reason, origin)
+        print(json_line("info", summary.split("\n", 1)[0], **fields), file=sys.stderr)
+    else:
+        print(summary, file=sys.stderr)
     if result.stop_reason:
-        print(f"thumbsweep: stopped: {result.stop_reason}", file=sys.stderr)
+        say(f"thumbsweep: stopped: {result.stop_reason}", event="stop")
     for problem in result.output_errors:
-        print(f"thumbsweep: {problem}", file=sys.stderr)
+        say(f"thumbsweep: {problem}", event="output_error")
 
 
 def _report_stop(stopped: StoppedBySignal, origin: RunOrigin | None) -> int:
     """The end of a run stopped by a signal outside sending: summary if any, one line, code."""
     if stopped.result is not None:
         _print_summary(stopped.result, origin)
-    print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
+    say(f"thumbsweep: {stopped.message()}", event="stop")
     if stopped.result is not None and stopped.result.output_errors:
         return ExitCode.IOERR  # an incomplete ledger or --failed-out matters more than the stop
     return stopped.exit_code
@@ -289,27 +283,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
 
 
+def _early_log_format(args: argparse.Namespace) -> None:
+    """The output format before the settings are read (so that an error reading them is JSON
+    too): the flag, else the environment; the settings confirm it later."""
+    chosen = getattr(args, "log_format", None) or os.environ.get("THUMBSWEEP_LOG_FORMAT", "")
+    # Each call of main starts afresh (tests call it in-process, one after another).
+    use_format("json" if chosen.strip().lower() == "json" else "text", progress=True)
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_command(argv)
+    state = _RunState()
+    _early_log_format(args)
+    code = _ended(args, state)
+    if state.metrics:  # the textfile tells the truth about how the process ended
+        state.metrics[0].write_exit(code)
+    return code
+
+
+def _ended(args: argparse.Namespace, state: _RunState) -> int:
+    """Run the command; its exit code, with every fatal error said in one line."""
     try:
         if args.command == "emulate":
             from worker.emulator.serve import emulate_main
 
             return emulate_main(args)
-        return _run_command(args)
+        return _run_command(args, state)
     except ThumbsweepError as exc:
-        print(f"thumbsweep: {exc}", file=sys.stderr)
+        say(f"thumbsweep: {exc}", event="fatal", exit_code=int(exc.exit_code))
         return exc.exit_code
     except KeyboardInterrupt:  # before the stop handlers were installed
-        print("thumbsweep: interrupted by SIGINT", file=sys.stderr)
+        say("thumbsweep: interrupted by SIGINT", event="stop")
         return SIGNAL_EXIT_CODES[signal.SIGINT]
     except StoppedBySignal as stopped:  # a signal while the stop itself was being reported
-        print(f"thumbsweep: {stopped.message()}", file=sys.stderr)
+        say(f"thumbsweep: {stopped.message()}", event="stop")
         return stopped.exit_code
     except Exception as exc:  # a bug: say so in one line, keep the traceback for -v
         log.debug("internal error", exc_info=True)
-        print(
+        say(
             f"thumbsweep: internal error ({type(exc).__name__}); rerun with -v for details",
-            file=sys.stderr,
+            event="fatal",
         )
         return ExitCode.INTERNAL

@@ -25,7 +25,7 @@ from worker.clock import run_id_stamp
 from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
-from worker.observe.metrics import Metrics, RunLabels
+from worker.observe.metrics import Metrics
 from worker.observe.origin import RunOrigin
 from worker.observe.progress import ProgressReporter
 from worker.observe.summary import RunStats
@@ -185,6 +185,7 @@ async def run(
     *,
     origin: RunOrigin | None = None,
     sample_rng: random.Random | None = None,
+    metrics: Metrics | None = None,
 ) -> RunResult:
     """Read all input, then write invalid rows and send (or dry-run) every batch.
 
@@ -193,11 +194,15 @@ async def run(
     `api` replaces the real HTTP client (tests drive the senders through it); without it the
     credentials are required unless this is a dry run. `origin` (where the run goes and what
     it writes) joins the plan line. The preflight samples persons with `sample_rng` (tests seed
-    it; by default a fresh, unseeded one).
+    it; by default a fresh, unseeded one). `metrics` is the CLI's, which rewrites the textfile
+    with the process's exit code on every way out; without it the run makes its own.
     """
     settings, outputs = setup.settings, setup.outputs
     run_id = new_run_id()
     stats = RunStats()
+    if metrics is None:
+        metrics = Metrics(outputs.metrics_file, settings.pushgateway, settings.shard or "")
+    metrics.attach(run_id, stats)
     batcher, invalid = _read_input(source, setup)
     plan = batcher.plan(settings.max_ids_per_request)
     _log_plan(plan, invalid, settings, origin)
@@ -208,12 +213,6 @@ async def run(
     ledger.open()
     stats.ledger_path = str(ledger.path)
     stats.ids_total = plan.unique_ids
-    metrics = Metrics(
-        stats,
-        RunLabels(run_id, settings.shard or ""),
-        None if outputs.metrics_file is None else str(outputs.metrics_file),
-        settings.pushgateway,
-    )
     failed_out = None if outputs.failed_out is None else FailedOut(outputs.failed_out)
     recorder = Recorder(ledger, stats, failed_out)
     stop: tuple[str | None, int] = (None, 0)
@@ -244,8 +243,7 @@ async def run(
         run_id, plan, stats, *stop, output_errors=errors,
         retryable_left=recorder.retryable_left, needs_person=recorder.needs_person,
     )  # fmt: skip
-    metrics.labels.exit_code = result.exit_code
-    metrics.write_final_textfile()
+    metrics.write_exit(result.exit_code)
     with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete
         metrics.push()
     return result

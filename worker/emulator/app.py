@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -48,6 +49,10 @@ __all__ = ["API_PREFIX", "STATS_PATH", "Emulator"]
 
 API_PREFIX = "/api/v1/workspaces/{workspace}/persons/{person_id}"
 STATS_PATH = "/_emulator/stats"
+
+# One line per request at `thumbsweep emulate -v`: method, path (never the query or a header,
+# so no signature), status and latency.
+request_log = logging.getLogger("thumbsweep.emulator")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ApiHandler = Callable[[web.Request, int], Awaitable[web.StreamResponse]]  # gets the request index
@@ -160,7 +165,8 @@ class Emulator:
             index = stats.total_requests
             stats.total_requests += 1
             self.seen_signatures.extend(request.headers.getall(SIGNATURE_HEADER, []))
-            stats.request_started(loop.time())
+            started = loop.time()
+            stats.request_started(started)
             try:
                 denied = self._authenticate(request) if signed else None
                 if signed and denied is None and not self._bucket.take(loop.time()):
@@ -177,7 +183,12 @@ class Emulator:
                 # The gateway's clock, as its Date header shows it (what a client corrects by).
                 now = time.time() + self.config.clock_offset
                 response.headers["Date"] = formatdate(now, usegmt=True)
-            stats.by_status[DROPPED if dropped else str(response.status)] += 1
+            shown_status = DROPPED if dropped else str(response.status)
+            stats.by_status[shown_status] += 1
+            request_log.info(
+                "%s %s %s %.1f ms", request.method, request.path, shown_status,
+                (loop.time() - started) * 1000,
+            )  # fmt: skip
             return response
 
         return wrapper

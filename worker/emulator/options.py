@@ -9,9 +9,15 @@ import argparse
 def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `thumbsweep emulate`."""
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log one line per request on stderr (method, path, status, latency)",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=0, help="port (0: any free port)")
-    parser.add_argument("--access-key", help="default: $THUMBSWEEP_ACCESS_KEY or demo-access-key")
-    parser.add_argument("--secret-key", help="default: $THUMBSWEEP_SECRET_KEY or demo-secret-key")
+    parser.add_argument("--access-key", help="default: THUMBSWEEP_ACCESS_KEY from the "
+                        "environment or .env, else demo-access-key")  # fmt: skip
+    parser.add_argument("--secret-key", help="default: THUMBSWEEP_SECRET_KEY from the "
+                        "environment or .env, else demo-secret-key")  # fmt: skip
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     parser.add_argument("--fault-429-rate", type=float, default=0.0, help="share answered 429")
     parser.add_argument("--fault-5xx-rate", type=float, default=0.0, help="share answered 503")

@@ -1,8 +1,9 @@
 """What a run is doing while it runs: a progress bar on a terminal, JSON lines elsewhere.
 
 On a TTY a tqdm bar shows ids done of the total, ids/s, the ETA, failures and retries. Without
-one (cron, containers) one JSON line goes to stderr every `--progress-interval` seconds with
-the same numbers. Both also refresh the metrics file, when there is one.
+one (cron, containers), or with `--log-format json`, one JSON line goes to stderr every
+`--progress-interval` seconds with the same numbers. `-q` silences both. Either way the metrics
+file, when there is one, is refreshed at every interval.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from worker.clock import utc_now_iso
+from worker.observe.console import json_output, progress_shown
 from worker.observe.summary import RunStats
 
 _BAR_REFRESH_SECONDS = 0.5
@@ -68,7 +70,8 @@ class ProgressReporter:
 
     def start(self) -> None:
         """Show the bar (on a terminal); call before `run`."""
-        if self._is_tty():
+        # A bar is free text: not among JSON logs, and not when progress is silenced.
+        if self._is_tty() and progress_shown() and not json_output():
             # A terminal that reports no size (0x0, e.g. a bare pty) would make tqdm hide the
             # bar; shutil falls back to 100x24 then.
             size = shutil.get_terminal_size((100, 24))
@@ -84,7 +87,10 @@ class ProgressReporter:
         elif self._interval > 0:
             while True:
                 await asyncio.sleep(self._interval)
-                self.report_line()
+                if progress_shown():
+                    self.report_line()
+                elif self._on_tick is not None:  # silent, but the metrics stay fresh
+                    self._on_tick()
 
     def finish(self) -> None:
         """Bring the bar to its final state and close it (after `run` was cancelled)."""

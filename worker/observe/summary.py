@@ -6,6 +6,7 @@ import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from worker.observe.origin import RunOrigin
 from worker.observe.wording import counted
@@ -130,3 +131,36 @@ def render_summary(
     if stop_reason:
         lines.append(f"  stopped:  {stop_reason}")
     return "\n".join(lines)
+
+
+def summary_fields(
+    run_id: str, stats: RunStats, stop_reason: str | None, origin: RunOrigin | None = None
+) -> dict[str, Any]:
+    """The summary's facts as one JSON-ready object (for `--log-format json`)."""
+    fields: dict[str, Any] = {
+        "event": "summary",
+        "run_id": run_id,
+        "outcome": "stopped" if stop_reason else "finished",
+        "wall_seconds": round(stats.wall_seconds, 3),
+        "ids": {status: stats.ids[status] for status in STATUSES if stats.ids[status]},
+        "requests": {s: stats.requests[s] for s in STATUSES if stats.requests[s]},
+        "attempts": stats.attempts,
+        "retries": stats.retries,
+        "throttled": stats.throttled,
+    }
+    if stats.attempts:  # no latency without a request (a dry run sends none)
+        ordered = sorted(stats.latencies)
+        fields["latency_ms"] = {
+            "p50": round(percentile(ordered, 0.50) * 1000, 1),
+            "p95": round(percentile(ordered, 0.95) * 1000, 1),
+        }
+    if origin is None:
+        fields["outputs"] = {"ledger": stats.ledger_path}
+    else:
+        fields["target"] = origin.api_host
+        fields["config"] = origin.config_text
+        fields["credentials"] = origin.credentials
+        fields["outputs"] = {what: str(path) for what, path in origin.outputs}
+    if stop_reason:
+        fields["stop_reason"] = stop_reason
+    return fields
