@@ -19,8 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from worker.api.client import ThumbnailApi, open_session
-from worker.api.signing import Signer
+from worker.api.client import open_api
 from worker.clock import run_id_stamp
 from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
@@ -38,14 +37,7 @@ from worker.records.resume import resume_from
 from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.pool import RemoveApi, SenderPool
-from worker.sending.preflight import (
-    PersonLookupApi,
-    PreflightFailedError,
-    check_sample,
-    explain,
-    log_findings,
-    sample_persons,
-)
+from worker.sending.preflight import run_preflight
 from worker.sending.signals import StopSignals, pushing_metrics
 from worker.settings import Settings
 
@@ -208,7 +200,7 @@ async def run(
     _log_plan(plan, invalid, settings, origin)
     _check_max_deletes(plan, settings)
     if plan.requests:
-        await _preflight(setup, batcher, credentials, api, sample_rng or random.Random())
+        await run_preflight(setup, batcher, credentials, api, sample_rng or random.Random())
     ledger = Ledger(outputs.ledger)
     ledger.open()
     stats.ledger_path = str(ledger.path)
@@ -249,39 +241,6 @@ async def run(
     return result
 
 
-async def _preflight(
-    setup: RunSetup,
-    batcher: Batcher,
-    credentials: tuple[str, SecretStr] | None,
-    api: RemoveApi | None,
-    rng: random.Random,
-) -> None:
-    """Check a sample of the plan against the API; raise PreflightFailedError (exit 3) when too
-    few of its ids exist. Runs before the ledger is opened: a failed check writes nothing."""
-    settings = setup.settings
-    if not settings.preflight:
-        return
-    if api is not None and not isinstance(api, PersonLookupApi):
-        return  # a test's removal-only fake: nothing to look up
-    if api is None and credentials is None:
-        log.info("preflight: skipped (no credentials; a dry run does not need them)")
-        return
-    sample = sample_persons(batcher.batches(settings.max_ids_per_request), settings.preflight, rng)
-    async with contextlib.AsyncExitStack() as resources:
-        lookups: PersonLookupApi
-        if isinstance(api, PersonLookupApi):
-            lookups = api
-        else:
-            assert credentials is not None
-            session = await resources.enter_async_context(open_session(1))
-            signer = Signer(*credentials)
-            lookups = ThumbnailApi(session, settings.base_url, signer, settings.timeout)
-        report = await check_sample(lookups, sample, setup.sender)
-    log_findings(report)
-    if not report.matches(settings.preflight_min_match):
-        raise PreflightFailedError(explain(report, settings.preflight_min_match))
-
-
 async def _send(
     setup: RunSetup,
     credentials: tuple[str, SecretStr] | None,
@@ -296,14 +255,9 @@ async def _send(
         if api is None:
             if credentials is None:
                 raise ValueError("credentials are required unless dry_run is set")
-            options = setup.api
-            session = await resources.enter_async_context(
-                open_session(setup.sender.concurrency, options.ca_bundle)
+            api = await resources.enter_async_context(
+                open_api(setup.api, credentials, setup.sender.concurrency)
             )
-            api = ThumbnailApi(
-                session, options.base_url, Signer(*credentials), options.timeout,
-                method=options.method, proxy=options.proxy,
-            )  # fmt: skip
         pool = SenderPool(setup.sender, api, recorder, stats, run_id)
         stats.start_sending()
         reporter.start()

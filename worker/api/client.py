@@ -21,10 +21,12 @@ from typing import Literal
 from urllib.parse import quote
 
 import aiohttp
+from pydantic import SecretStr
 from yarl import URL
 
 from worker import __version__
 from worker.api.clock_skew import SkewCorrector
+from worker.api.options import ApiOptions
 from worker.api.outcome import Outcome
 from worker.api.person import PersonLookup, read_person, unknown
 from worker.api.replies import interpret
@@ -266,3 +268,15 @@ async def open_session(
         # (https://github.com/aio-libs/aiohttp/pull/9396, for issue #9141).
         session._retry_connection = False
         yield session
+
+
+@contextlib.asynccontextmanager
+async def open_api(
+    options: ApiOptions, credentials: tuple[str, SecretStr], concurrency: int
+) -> AsyncIterator[ThumbnailApi]:
+    """The API client of a run (or of its preflight), over a session of its own."""
+    async with open_session(concurrency, options.ca_bundle) as session:
+        yield ThumbnailApi(
+            session, options.base_url, Signer(*credentials), options.timeout,
+            method=options.method, proxy=options.proxy,
+        )  # fmt: skip

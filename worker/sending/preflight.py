@@ -10,15 +10,20 @@ at a time, paced by the run's rate limit; the first look-up that cannot be read 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from pydantic import SecretStr
+
+from worker.api.client import open_api
 from worker.api.person import PersonLookup
 from worker.errors import ExitCode, ThumbsweepError
-from worker.input.batching import PersonBatch
+from worker.input.batching import Batcher, PersonBatch
+from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.options import SenderOptions
 from worker.sending.throttle import RateLimiter
@@ -192,3 +197,34 @@ def log_findings(report: PreflightReport) -> None:
             "preflight: %d sampled ids are a person's primary thumbnail (e.g. %s)",
             len(report.primary_ids), shown,
         )  # fmt: skip
+
+
+async def run_preflight(
+    setup: RunSetup,
+    batcher: Batcher,
+    credentials: tuple[str, SecretStr] | None,
+    api: object | None,
+    rng: random.Random,
+) -> None:
+    """Check a sample of the plan against the API; raise PreflightFailedError (exit 3) when too
+    few of its ids exist. Runs before the ledger is opened: a failed check writes nothing."""
+    settings = setup.settings
+    if not settings.preflight:
+        return
+    if api is not None and not isinstance(api, PersonLookupApi):
+        return  # a test's removal-only fake: nothing to look up
+    if api is None and credentials is None:
+        log.info("preflight: skipped (no credentials; a dry run does not need them)")
+        return
+    sample = sample_persons(batcher.batches(settings.max_ids_per_request), settings.preflight, rng)
+    async with contextlib.AsyncExitStack() as resources:
+        lookups: PersonLookupApi
+        if isinstance(api, PersonLookupApi):
+            lookups = api
+        else:
+            assert credentials is not None
+            lookups = await resources.enter_async_context(open_api(setup.api, credentials, 1))
+        report = await check_sample(lookups, sample, setup.sender)
+    log_findings(report)
+    if not report.matches(settings.preflight_min_match):
+        raise PreflightFailedError(explain(report, settings.preflight_min_match))
