@@ -143,3 +143,25 @@ def check_consistent(
     deleted = {key[1] for key, status in states.items() if status == "deleted"}
     assert deleted == deleted_at_emulator(emulator, rows)
     return states
+
+
+async def run_on_terminal(*args: str, limit: float = 60) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (stdout discarded), as a person at a
+    terminal would; its exit code and everything the terminal showed."""
+    controller, terminal = os.openpty()
+    try:
+        process = await thumbsweep.start(*args, stdout=DEVNULL, stderr=terminal)
+        os.close(terminal)
+        code = await asyncio.wait_for(process.wait(), timeout=limit)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(controller)
+    return code, screen.decode(errors="replace")

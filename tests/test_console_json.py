@@ -3,13 +3,11 @@ errors, the plan, progress); `-q` silences progress; text mode keeps its lines."
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-from tests.cli import DEVNULL, thumbsweep
+from tests.cli import run_on_terminal, thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -124,27 +122,11 @@ async def test_text_mode_keeps_its_lines(emulator: Emulator, tmp_path: Path) -> 
 async def test_json_on_a_terminal_shows_no_bar(emulator: Emulator, tmp_path: Path) -> None:
     """With --log-format json even a terminal gets JSON objects only, never the bar."""
     (tmp_path / "in.csv").write_text(csv_rows(single_id_rows(5)))
-    controller, terminal = os.openpty()
-    try:
-        process = await thumbsweep.start(
-            "run", str(tmp_path / "in.csv"), "--base-url", emulator.base_url,
-            "--ledger", str(tmp_path / "l.jsonl"), "--log-format", "json",
-            stdout=DEVNULL, stderr=terminal,
-        )  # fmt: skip
-        os.close(terminal)
-        code = await asyncio.wait_for(process.wait(), timeout=60)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # EIO: the terminal's other end is closed and drained
-                break
-            if not chunk:
-                break
-            screen += chunk
-    finally:
-        os.close(controller)
+    code, screen = await run_on_terminal(
+        "run", str(tmp_path / "in.csv"), "--base-url", emulator.base_url,
+        "--ledger", str(tmp_path / "l.jsonl"), "--log-format", "json",
+    )  # fmt: skip
     assert code == ExitCode.OK
-    text = screen.decode(errors="replace").replace("\r", "")
+    text = screen.replace("\r", "")
     objects = every_line_json("\n".join(line for line in text.split("\n") if line))
     assert any(o.get("event") == "summary" for o in objects)

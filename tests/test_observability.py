@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli import DEVNULL, thumbsweep
+from tests.cli import run_on_terminal, thumbsweep
 from tests.e2e import ACCESS_KEY, SECRET_KEY, csv_rows, single_id_rows
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -124,27 +122,10 @@ async def test_progress_bar_on_a_terminal(emulator: Emulator, tmp_path: Path) ->
     """With stderr on a terminal, a progress bar shows ids done of the total, ids/s and failures."""
     source = tmp_path / "in.csv"
     source.write_text(csv_rows(single_id_rows(25)))
-    controller, terminal = os.openpty()
-    try:
-        process = await thumbsweep.start(
-            "run", str(source), "--base-url", emulator.base_url,
-            "--ledger", str(tmp_path / "l.jsonl"), "--concurrency", "1",
-            stdout=DEVNULL, stderr=terminal,
-        )  # fmt: skip
-        os.close(terminal)
-        code = await asyncio.wait_for(process.wait(), timeout=60)
-        screen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # EIO: the terminal's other end is closed and drained
-                break
-            if not chunk:
-                break
-            screen += chunk
-    finally:
-        os.close(controller)
-    text = screen.decode(errors="replace")
+    code, text = await run_on_terminal(
+        "run", str(source), "--base-url", emulator.base_url,
+        "--ledger", str(tmp_path / "l.jsonl"), "--concurrency", "1",
+    )  # fmt: skip
     assert code == 0
     assert "25/25" in text
     assert "id/s" in text
