@@ -130,3 +130,22 @@ async def test_json_on_a_terminal_shows_no_bar(emulator: Emulator, tmp_path: Pat
     text = screen.replace("\r", "")
     objects = every_line_json("\n".join(line for line in text.split("\n") if line))
     assert any(o.get("event") == "summary" for o in objects)
+
+
+async def test_usage_errors_are_json_when_json_is_asked_for() -> None:
+    """A mistyped flag or a bad value, with JSON asked for by flag or environment: one JSON
+    object (with the suggestion), exit 2; without it, argparse's usage text as before."""
+    flagged = await thumbsweep.run("run", "x.csv", "--dry", "--log-format", "json")
+    assert flagged.code == ExitCode.USAGE
+    (error,) = every_line_json(flagged.err)
+    assert error["event"] == "usage"
+    assert "did you mean --dry-run?" in error["message"]
+    from_env = await thumbsweep.run(
+        "run", "--concurrency", "x", env={"THUMBSWEEP_LOG_FORMAT": "json"}
+    )
+    assert from_env.code == ExitCode.USAGE
+    (error,) = every_line_json(from_env.err)
+    assert "invalid int value" in error["message"]
+    plain = await thumbsweep.run("run", "x.csv", "--dry")
+    assert plain.code == ExitCode.USAGE
+    assert plain.err.startswith("usage: ")

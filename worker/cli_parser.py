@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, NoReturn, Union, get_args, get_origin
 
 from worker import __version__
 from worker.emulator.options import add_emulator_arguments
+from worker.errors import ExitCode
+from worker.observe.console import json_line
 from worker.settings import Settings, default_text
 
 # Settings that are no flag of their own: -v and -q move the log level.
@@ -85,12 +89,35 @@ class _Parser(argparse.ArgumentParser):
 
     def parse_command(self, argv: Sequence[str] | None) -> argparse.Namespace:
         """Parse argv; an unknown argument is an error that suggests its command's flag."""
+        _usage_as_json[0] = _wants_json(sys.argv[1:] if argv is None else list(argv))
         args, extras = self.parse_known_args(argv)
         if extras:
             flags = self.command_flags.get(args.command, [])
             hints = [hint for hint in (_did_you_mean(extra, flags) for extra in extras) if hint]
             self.error(f"unrecognized arguments: {' '.join(extras)}{''.join(hints)}")
         return args
+
+    def error(self, message: str) -> NoReturn:
+        """A usage error: argparse's usage and message, or one JSON object when JSON output was
+        asked for (by flag or environment), so a log collector sees even this line; exit 2."""
+        if not _usage_as_json[0]:
+            super().error(message)
+        print(json_line("error", f"{self.prog}: {message}", event="usage"), file=sys.stderr)
+        sys.exit(ExitCode.USAGE)
+
+
+# Whether the argv being parsed asks for JSON output (read before parsing can fail).
+_usage_as_json = [False]
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """`--log-format json` (or `=json`) in argv, else THUMBSWEEP_LOG_FORMAT=json."""
+    for index, word in enumerate(argv):
+        if word == "--log-format" and index + 1 < len(argv):
+            return argv[index + 1].strip().lower() == "json"
+        if word.startswith("--log-format="):
+            return word.split("=", 1)[1].strip().lower() == "json"
+    return os.environ.get("THUMBSWEEP_LOG_FORMAT", "").strip().lower() == "json"
 
 
 def _did_you_mean(given: str, flags: list[str]) -> str:
