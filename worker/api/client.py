@@ -15,6 +15,7 @@ import os
 import socket
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
@@ -73,10 +74,10 @@ class ThumbnailApi:
         method: RemoveMethod = "delete",
         proxy: str | None = None,
     ) -> None:
-        """`proxy` (credentials may be in it) beats the session's HTTP(S)_PROXY environment."""
+        """`proxy` (credentials may be in it) beats the HTTP(S)_PROXY / NO_PROXY environment."""
         base = URL(base_url)
         self._http_method, self._suffix = _REMOVE_CALLS[method]
-        self._proxy = proxy
+        self._proxy = proxy if proxy is not None else proxy_from_environment(base)
         self._skew = SkewCorrector(signer)
         self._session = session
         self._origin = base.origin()
@@ -239,14 +240,26 @@ def _too_large(status: int, latency: float) -> Outcome:
     return Outcome(False, status, message=message, retryable=True, latency=latency)
 
 
+def proxy_from_environment(url: URL) -> str | None:
+    """The proxy that HTTP_PROXY / HTTPS_PROXY name for `url`, unless NO_PROXY exempts its host.
+
+    Looked up once per run. aiohttp's `trust_env` would do it per request, in a worker thread,
+    and also read ~/.netrc for every request (which could add a stranger's credentials as an
+    Authorization header): two thread hops per request cost more CPU than the request itself.
+    """
+    if url.host is None or urllib.request.proxy_bypass(url.host):
+        return None
+    return urllib.request.getproxies().get(url.scheme)
+
+
 @contextlib.asynccontextmanager
 async def open_session(
     concurrency: int, ca_bundle: Path | None = None
 ) -> AsyncIterator[aiohttp.ClientSession]:
     """The one aiohttp session of a run, with a connection pool of `concurrency`.
 
-    HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (`trust_env`); `ca_bundle` (a PEM file)
-    replaces the system's trusted CAs, e.g. with a TLS-inspecting proxy's CA.
+    `ca_bundle` (a PEM file) replaces the system's trusted CAs, e.g. with a TLS-inspecting
+    proxy's CA. The proxy is not the session's business (see `proxy_from_environment`).
     """
     tls: ssl.SSLContext | bool = True
     if ca_bundle is not None:
@@ -257,7 +270,7 @@ async def open_session(
             raise ConfigError(f"cannot load the CA bundle '{ca_bundle}': {reason}") from None
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
     async with aiohttp.ClientSession(
-        connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}, trust_env=True
+        connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
     ) as session:
         # aiohttp silently resends an idempotent request (DELETE is one) once when a pooled
         # connection breaks (https://github.com/aio-libs/aiohttp/pull/7363). Every request must
