@@ -16,10 +16,20 @@ from worker.emulator.app import Emulator
 from worker.emulator.faults import Fault, RequestInfo
 from worker.errors import ConfigError, LedgerCorruptError
 from worker.records.record import LedgerRecord
-from worker.records.resume import read_deleted
+from worker.records.resume import iter_outcomes
 from worker.run import run
 from worker.run_setup import RunSetup
 from worker.settings import load_settings
+
+
+def read_deleted(path: Path) -> dict[tuple[str, int], set[int]]:
+    """What `--resume` reads as deleted: every id of a `deleted` record, per person."""
+    done: dict[tuple[str, int], set[int]] = {}
+    for past in iter_outcomes(path):
+        if past.status == "deleted":
+            done.setdefault((past.workspace, past.person_id), set()).update(past.thumbnail_ids)
+    return done
+
 
 DELETED = LedgerRecord(
     run_id="r", status="deleted", workspace="=ws", person_id=1, thumbnail_ids=(5, 6)

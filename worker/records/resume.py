@@ -24,8 +24,6 @@ from worker.errors import ConfigError, LedgerCorruptError
 from worker.input.batching import Batcher
 from worker.records.record import CSV_COLUMNS, LEGACY_CSV_COLUMNS, unescape_csv_cell
 
-DeletedIds = dict[tuple[str, int], set[int]]
-DeletedRecord = tuple[str, int, list[int]]
 """One `deleted` record: its workspace, person and thumbnail ids."""
 
 
@@ -186,22 +184,3 @@ def resume_from(path: Path, batcher: Batcher, *, retry_permanent: bool = False) 
     if not retry_permanent:
         for (workspace, person_id), ids in permanent.items():
             batcher.hold_back_permanent(workspace, person_id, ids)
-
-
-def iter_deleted(path: Path) -> Iterator[DeletedRecord]:
-    """Stream every `deleted` record of the ledger at `path`; nothing if there is no ledger
-    (errors as `iter_outcomes`)."""
-    for past in iter_outcomes(path):
-        if past.status == "deleted":
-            yield past.workspace, past.person_id, past.thumbnail_ids
-
-
-def read_deleted(path: Path) -> DeletedIds:
-    """Every id the ledger records as deleted, per (workspace, person); empty if no ledger.
-
-    Holds them all in memory: `--resume` streams `iter_deleted` into the batcher instead.
-    """
-    done: DeletedIds = {}
-    for workspace, person_id, ids in iter_deleted(path):
-        done.setdefault((workspace, person_id), set()).update(ids)
-    return done
