@@ -58,9 +58,9 @@ def _describe_origin(settings: Settings, setup: RunSetup, config_path: Path | No
     from worker.settings import config_file
 
     outputs = setup.outputs
-    found = f"from {credentials_origin(secrets_dir())}"
+    where = credentials_origin(secrets_dir())
+    found = f"from {where}"
     if settings.dry_run:  # a dry run deletes nothing; credentials, when present, only read
-        where = credentials_origin(secrets_dir())
         found = (
             "none (a dry run needs none)"
             if where == "nowhere"
