@@ -75,4 +75,10 @@ echo "demo: exit code $status; the first ledger records ($out/ledger.jsonl):"
 head -n 3 "$out/ledger.jsonl"
 counted=$("$bin/python" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' "$url/_emulator/stats")
 echo "demo: what the emulator counted: $counted"
+
+# The run's HTML report: one self-contained page, to open in a browser or attach to a ticket.
+echo
+echo "demo: thumbsweep report $out/ledger.jsonl --format html --output $out/report.html"
+"$bin/thumbsweep" report "$out/ledger.jsonl" --format html --output "$out/report.html"
+echo "demo: the HTML report of this run: file://$(realpath "$out/report.html")"
 exit "$status"

@@ -32,6 +32,7 @@ from worker.report.tables import left_table, runs_table
 
 CHARTS_SHOWN = 24  # runs drawn in the timeline; the runs table lists them all
 LEDGERS_NAMED = 8
+RESUME = '<span class="flag">--resume</span>'  # kept on one line
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -79,12 +80,12 @@ def _top(report: Mapping[str, Any], headline: Mapping[str, Any]) -> str:
     ids, deleted = count(headline.get("ids")), count(headline.get("deleted"))
     needs, resumable = count(headline.get("needs_person")), count(headline.get("resumable"))
     if not ids:
-        verdict = '<p class="verdict none">Nothing was requested in these ledgers</p>'
+        verdict = ""
     elif deleted == ids:
         verdict = '<p class="verdict ok">Every id was deleted</p>'
     else:
         left = [f"{needs:,} need{'s' if needs == 1 else ''} a person"] if needs else []
-        left += [f"{resumable:,} left for --resume"] if resumable else []
+        left += [f"{resumable:,} left for {RESUME}"] if resumable else []
         other = ids - deleted - needs - resumable
         left += [f"{other:,} not deleted"] if other > 0 else []
         verdict = f'<p class="verdict {"bad" if needs else "warn"}">{" · ".join(left)}</p>'
@@ -118,7 +119,7 @@ CARDS = (
     ("ids", "Ids requested", "", "distinct workspace, person and thumbnail"),
     ("deleted", "Deleted", "ok", ""),
     ("needs_person", "Need a person", "bad", "permanent failures and invalid rows: see below"),
-    ("resumable", "Left for --resume", "warn", "ids a --resume run would send"),
+    ("resumable", f"Left for {RESUME}", "warn", f"ids a {RESUME} run would send"),
     ("invalid_rows", "Invalid rows", "", "input rows without a usable id"),
     ("runs", "Runs", "", "see the runs table"),
 )
@@ -151,13 +152,18 @@ def _summary(headline: Mapping[str, Any], final: Mapping[str, Any]) -> str:
     parts = [(label, count(headline.get(key)), tone) for key, label, tone in SHARES]
     other = ids - sum(n for _, n, _ in parts)
     parts += [("other", other, "c-other")] if other > 0 else []
+    # A small share stays visible (at least 0.5 % of the bar); the legend gives exact figures.
+    widths = [max(5.0, 1000 * n / ids) if ids and n else 0.0 for _, n, _ in parts]
+    scale = 1000 / sum(widths) if sum(widths) else 0
     bar, legend, x = [], [], 0.0
-    for label, n, tone in parts:
-        width = 1000 * n / ids if ids else 0
+    for (label, n, tone), width in zip(parts, widths, strict=True):
         if width:
-            bar.append(f'<rect class="{tone}" x="{x:.1f}" y="0" width="{width:.1f}" height="16"/>')
-        x += width
-        legend.append(f"<li>{_swatch(tone)}{label} <strong>{_percent(n, ids)}</strong></li>")
+            bar.append(
+                f'<rect class="{tone}" x="{x:.1f}" y="0" width="{width * scale:.1f}" height="16"/>'
+            )
+        x += width * scale
+        shown = label.replace("--resume", RESUME)
+        legend.append(f"<li>{_swatch(tone)}{shown} <strong>{_percent(n, ids)}</strong></li>")
     share = ""
     if ids:
         words = ", ".join(f"{label} {_percent(n, ids)}" for label, n, _ in parts)
@@ -272,7 +278,7 @@ def _left(left: Mapping[str, Any]) -> str:
     parts = []
     for kind, heading, none in (
         ("needs_person", "Need a person", "Nothing needs a person."),
-        ("resumable", "Left for --resume", "Nothing is left for --resume."),
+        ("resumable", f"Left for {RESUME}", f"Nothing is left for {RESUME}."),
     ):
         groups = sequence(left.get(kind))
         total = sum(count(mapping(g).get("count")) for g in groups)
@@ -280,6 +286,8 @@ def _left(left: Mapping[str, Any]) -> str:
         parts.append(
             f'<h3 id="{label}">{heading} <span class="meta">({total:,} in {len(groups):,} '
             f"reason{'' if len(groups) == 1 else 's'})</span></h3>"
+            if groups
+            else f'<h3 id="{label}">{heading}</h3>'
         )
         parts.append(left_table(kind, groups, label) if groups else f'<p class="empty">{none}</p>')
     return (

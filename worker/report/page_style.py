@@ -40,6 +40,7 @@ code { font: .9em ui-monospace, SFMono-Regular, "SF Mono", Menlo, Consolas, "Lib
   monospace; }
 .kicker { margin: 0; font-size: .8rem; font-weight: 700; letter-spacing: .09em;
   text-transform: uppercase; color: var(--muted); }
+.flag { white-space: nowrap; }
 .meta { color: var(--muted); margin: .4rem 0; }
 .empty { color: var(--muted); font-style: italic; }
 .vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
@@ -103,7 +104,8 @@ thead th { font-size: .8rem; font-weight: 600; color: var(--muted); background: 
 tbody th { position: sticky; left: 0; z-index: 1; background: var(--bg); font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.message { white-space: normal; min-width: 14rem; max-width: 26rem; overflow-wrap: anywhere; }
-td.examples { white-space: normal; min-width: 14rem; }
+td.examples { white-space: normal; min-width: 14rem; max-width: 24rem;
+  overflow-wrap: anywhere; }
 td.examples ul { margin: 0; padding: 0; list-style: none; font-size: .85rem; }
 .run-id { font: .85rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 th small, td small { font-size: .8rem; font-weight: 400; color: var(--muted); }

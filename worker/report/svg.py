@@ -16,7 +16,7 @@ from typing import Any
 from worker.report.markup import clean, count, escape, mapping, marker, moment, number, thousands
 
 WIDTH = 960
-LEFT, RIGHT = 56, 16  # room for the y axis' labels; a margin
+LEFT, RIGHT = 64, 16  # room for the y axis' labels; a margin
 MAX_SLOTS = 240  # more buckets than this are merged, so a bar stays wider than two pixels
 # Steps between time labels, in seconds: the smallest that keeps to about seven labels.
 LABEL_STEPS = (
