@@ -29,7 +29,7 @@ body {
     Arial, sans-serif;
   overflow-wrap: anywhere;
 }
-main { max-width: 70rem; margin: 0 auto; padding: 2rem 1.25rem 3rem; }
+main { max-width: 76rem; margin: 0 auto; padding: 2rem 1.25rem 3rem; }
 h1 { font-size: clamp(1.6rem, 1.1rem + 2.4vw, 2.5rem); line-height: 1.15; margin: .25rem 0 .75rem;
   letter-spacing: -.015em; }
 h2 { font-size: 1.3rem; margin: 0 0 .9rem; padding-bottom: .35rem;
@@ -97,6 +97,8 @@ figure { margin: 0; }
 .scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: .6rem; }
 .scroll:focus-visible { outline: 2px solid var(--deleted); outline-offset: 2px; }
 table { width: 100%; border-collapse: collapse; font-size: .9rem; }
+table[data-table="runs"] { font-size: .85rem; }
+table[data-table="runs"] :is(th, td) { padding: .5rem .45rem; }
 th, td { padding: .5rem .75rem; text-align: left; vertical-align: top; white-space: nowrap;
   border-bottom: 1px solid var(--line); overflow-wrap: normal; }
 tbody tr:last-child > * { border-bottom: 0; }

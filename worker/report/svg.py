@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from worker.report.markup import clean, count, escape, mapping, marker, moment, number, thousands
+from worker.report.markup import (
+    clean,
+    count,
+    escape,
+    mapping,
+    marker,
+    milliseconds,
+    moment,
+    number,
+    thousands,
+)
 
 WIDTH = 960
 LEFT, RIGHT = 64, 16  # room for the y axis' labels; a margin
@@ -63,13 +73,12 @@ def _clock(start: datetime, seconds: float, stamp: str) -> str:
 
 
 def axis_top(peak: float) -> tuple[float, float]:
-    """A round top for an axis reaching `peak`, and the step between its gridlines."""
+    """A round top for an axis reaching `peak`, and the whole-number step (1, 2 or 5 times a
+    power of ten) between its gridlines: the smallest step that needs at most five."""
     if peak <= 0:
         return 1, 1
-    raw = peak / 4
-    scale = 10 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
-    step = max(1.0, step)
+    scale = 10 ** max(0, math.floor(math.log10(peak)) - 1)
+    step = next(m * scale for m in (1, 2, 5, 10, 20, 50) if peak / (m * scale) <= 5)
     return step * math.ceil(peak / step), step
 
 
@@ -269,7 +278,7 @@ def latency_chart(
         high = up if up is not None else max(number(slowest) or 0, low * 2, low + 1)
         share = min(1.0, max(0.0, (ms - low) / (high - low))) if high > low else 0.5
         x = LEFT + (i + 0.1 + 0.8 * share) * slot_w
-        label = f"{escape(name)} {ms:,g} ms"
+        label = f"{escape(name)} {milliseconds(ms)}"
         row = next((r for r, end in enumerate(ends) if end < x), len(ends))
         ends[row : row + 1] = [x + 8 * len(label) + 12]
         y = 14 + 15 * row

@@ -27,6 +27,7 @@ STATUS_WORDS = {"dry_run": "dry run"}
 
 # The runs table: (field, heading, is it a figure); ids.* are the ids by status in the run.
 RUN_COLUMNS = (
+    ("exit_code", "Exit", True),
     ("started", "When (UTC)", False),
     ("duration_s", "Duration", True),
     ("ids.deleted", "Deleted", True),
@@ -34,13 +35,11 @@ RUN_COLUMNS = (
     ("ids.skipped", "Skipped", True),
     ("ids.dry_run", "Dry run", True),
     ("records", "Records", True),
-    ("invalid_rows", "Invalid rows", True),
+    ("invalid_rows", "Invalid", True),
     ("requests", "Requests", True),
     ("retries", "Retries", True),
     ("throttled", "429s", True),
     ("ids_per_second", "Ids/s", True),
-    ("exit_code", "Exit code", True),
-    ("host", "Host", False),
 )
 
 
@@ -65,8 +64,6 @@ def _run_cell(run: Mapping[str, Any], field: str) -> str:
     raw = mapping(run.get("ids")).get(field[4:]) if field.startswith("ids.") else run.get(field)
     if field == "started":
         return f"<td>{_period(run.get('started'), run.get('ended'))}</td>"
-    if field == "host":
-        return f"<td {marker('field', field, raw)}>{ledger_text(raw, NAME_LIMIT)}</td>"
     if field == "duration_s":
         shown = duration(raw)
     elif field == "ids_per_second":
@@ -81,13 +78,15 @@ def _run_cell(run: Mapping[str, Any], field: str) -> str:
 
 
 def _period(started: object, ended: object) -> str:
-    """When a run started and, below, when it ended (the time alone on the same day)."""
+    """When a run started and ended: the day, then the two times (the end's day too when it
+    ended on another)."""
     first, last = moment(started), moment(ended)
     same_day = first is not None and last is not None and first.date() == last.date()
+    start = when(started, "%Y-%m-%d<br>%H:%M:%S") if first else when(started)
     end = when(ended, "%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S")
     return (
-        f"<span {marker('field', 'started', started)}>{when(started)}</span><br>"
-        f"<small {marker('field', 'ended', ended)}>to {end}</small>"
+        f"<span {marker('field', 'started', started)}>{start}</span>"
+        f"<small {marker('field', 'ended', ended)}> to {end}</small>"
     )
 
 
@@ -101,11 +100,13 @@ def runs_table(runs: Sequence[Any]) -> str:
         ledgers = ", ".join(
             ledger_text(name, NAME_LIMIT) for name in sequence(run.get("ledgers"))[:5]
         )
+        host = run.get("host")
         head = (
             f'<th scope="row" {marker("field", "run_id", run.get("run_id"))}>'
-            f'<span class="run-id">{ledger_text(run.get("run_id"), NAME_LIMIT)}</span> '
-            f"<span {marker('field', 'dry_run', dry)}>{tag}</span>"
-            f"{f'<br><small>{ledgers}</small>' if ledgers else ''}</th>"
+            f'<span class="run-id">{ledger_text(run.get("run_id"), NAME_LIMIT)}</span><br>'
+            f"<span {marker('field', 'dry_run', dry)}>{tag}</span><small>"
+            f"<span {marker('field', 'host', host)}>{ledger_text(host, NAME_LIMIT) if host else ''}"
+            f"</span>{'<br>' if host and ledgers else ''}{ledgers}</small></th>"
         )
         cells = "".join(_run_cell(run, field) for field, _, _ in RUN_COLUMNS)
         rows.append(f'<tr data-row="{index}">{head}{cells}</tr>')
