@@ -88,7 +88,8 @@ def _top(report: Mapping[str, Any], headline: Mapping[str, Any]) -> str:
         left += [f"{resumable:,} left for {RESUME}"] if resumable else []
         other = ids - deleted - needs - resumable
         left += [f"{other:,} not deleted"] if other > 0 else []
-        verdict = f'<p class="verdict {"bad" if needs else "warn"}">{" · ".join(left)}</p>'
+        items = " · ".join(f'<span class="flag">{item}</span>' for item in left)
+        verdict = f'<p class="verdict {"bad" if needs else "warn"}">{items}</p>'
     runs = count(headline.get("runs"))
     first, last = headline.get("first_ts"), headline.get("last_ts")
     period = f"Over {runs:,} run{'' if runs == 1 else 's'}" if runs else "No runs"

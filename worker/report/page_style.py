@@ -102,16 +102,16 @@ table[data-table="runs"] :is(th, td) { padding: .5rem .45rem; }
 th, td { padding: .5rem .75rem; text-align: left; vertical-align: top; white-space: nowrap;
   border-bottom: 1px solid var(--line); overflow-wrap: normal; }
 tbody tr:last-child > * { border-bottom: 0; }
-thead th { font-size: .8rem; font-weight: 600; color: var(--muted); background: var(--panel); }
+thead th { font-size: .9em; font-weight: 600; color: var(--muted); background: var(--panel); }
 tbody th { position: sticky; left: 0; z-index: 1; background: var(--bg); font-weight: 600; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.message { white-space: normal; min-width: 14rem; max-width: 26rem; overflow-wrap: anywhere; }
 td.examples { white-space: normal; min-width: 14rem; max-width: 24rem;
   overflow-wrap: anywhere; }
-td.examples ul { margin: 0; padding: 0; list-style: none; font-size: .85rem; }
-.run-id { font: .85rem ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-th small, td small { font-size: .8rem; font-weight: 400; color: var(--muted); }
-.badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .8rem;
+td.examples ul { margin: 0; padding: 0; list-style: none; font-size: .95em; }
+.run-id { font: .95em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+th small, td small { font-size: .9em; font-weight: 400; color: var(--muted); }
+.badge { display: inline-block; padding: 0 .45em; border-radius: 999px; font-size: .9em;
   font-weight: 600; background: var(--panel); border: 1px solid var(--line); }
 .badge.ok { color: var(--ok); background: var(--ok-bg); border-color: transparent; }
 .badge.warn { color: var(--warn); background: var(--warn-bg); border-color: transparent; }
@@ -130,11 +130,17 @@ footer { margin-top: 3rem; padding-top: 1rem; border-top: 1px solid var(--line);
   * { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   body { font-size: 10pt; }
   main { max-width: none; padding: 0; }
-  section, figure, tr { break-inside: avoid; }
+  figure, tr, .card, .stats { break-inside: avoid; }
+  .cards { grid-template-columns: repeat(6, minmax(0, 1fr)); gap: .4rem; }
+  .card { padding: .4rem .5rem; }
+  .figure { font-size: 1.4rem; }
   h2, h3 { break-after: avoid; }
   .scroll, .chart-box { overflow: visible; border: 0; }
   table { font-size: 7.5pt; }
-  th, td { padding: .2rem .3rem; white-space: normal; }
+  th, td, table[data-table="runs"] :is(th, td) { padding: .2rem .3rem; }
+  thead th { white-space: normal; }
+  tbody th { white-space: normal; min-width: 10em; }
+  td.message, td.examples { min-width: 8rem; }
   tbody th { position: static; }
   .chart { min-width: 0; max-width: 100%; }
 }
