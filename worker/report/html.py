@@ -27,7 +27,7 @@ from worker.report.markup import (
     when,
 )
 from worker.report.page_style import STYLE
-from worker.report.svg import latency_chart, per_bucket, timeline_chart
+from worker.report.svg import latency_chart, timeline_chart
 from worker.report.tables import left_table, runs_table
 
 CHARTS_SHOWN = 24  # runs drawn in the timeline; the runs table lists them all
@@ -208,7 +208,7 @@ def _timeline(timeline: Mapping[str, Any], runs: Sequence[Any]) -> str:
         chart = timeline_chart(
             sequence(line.get("points")), bucket, f"timeline-{index}", str(run_id)
         )
-        if not chart:
+        if chart is None:
             quiet.append(ledger_text(run_id, NAME_LIMIT))
             continue
         run = by_id.get(run_id, {}) if isinstance(run_id, str) else {}
@@ -217,12 +217,16 @@ def _timeline(timeline: Mapping[str, Any], runs: Sequence[Any]) -> str:
             [duration(run.get("duration_s"))] if number(run.get("duration_s")) is not None else []
         )
         facts += [f"{thousands(mapping(run.get('ids')).get('deleted'))} deleted"] if run else []
+        if chart.buckets > 1:
+            facts.append(f"bars {chart.unit}")
+        else:
+            facts.append(f"every request within one {chart.unit.removeprefix('per ')}")
         name = ledger_text(run_id, NAME_LIMIT)
         figures.append(
             f'<figure class="chart-box"><figcaption><strong>Run <span class="run-id">{name}</span>'
-            f'</strong> <span class="meta">{" · ".join(facts)}</span></figcaption>{chart}</figure>'
+            f'</strong> <span class="meta">{" · ".join(facts)}</span></figcaption>'
+            f"{chart.svg}</figure>"
         )
-    unit = per_bucket(bucket)
     notes = []
     if quiet:
         notes.append(f'<p class="meta">Not drawn, no request sent: {", ".join(quiet)}.</p>')
@@ -236,7 +240,7 @@ def _timeline(timeline: Mapping[str, Any], runs: Sequence[Any]) -> str:
     else:
         legend = (
             f'<ul class="legend">'
-            f"<li>{_swatch('c-deleted')}ids deleted {unit} (above the line)</li>"
+            f"<li>{_swatch('c-deleted')}ids deleted (above the line)</li>"
             f"<li>{_swatch('c-retries')}retries (below)</li>"
             f"<li>{_swatch('c-throttled')}429 answers (below)</li></ul>"
         )

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from worker.report.markup import (
     clean,
@@ -118,13 +118,23 @@ def _slots(points: Sequence[Any], bucket: int) -> tuple[datetime, int, list[Slot
     return start, bucket, slots, known_429
 
 
-def timeline_chart(points: Sequence[Any], bucket_seconds: object, chart_id: str, run: str) -> str:
-    """A run's deletions (bars up) and retries and 429 answers (bars down) per bucket; empty
+class Chart(NamedTuple):
+    """A drawn timeline: the SVG, what each bar counts ('per minute'), and how many bars."""
+
+    svg: str
+    unit: str
+    buckets: int
+
+
+def timeline_chart(
+    points: Sequence[Any], bucket_seconds: object, chart_id: str, run: str
+) -> Chart | None:
+    """A run's deletions (bars up) and retries and 429 answers (bars down) per bucket; None
     when the run has no readable point."""
     bucket = count(bucket_seconds) or 60
     merged = _slots(points, bucket)
     if merged is None:
-        return ""
+        return None
     start, bucket, slots, known_429 = merged
     unit = per_bucket(bucket)
     top, mid, bottom = 20, 150, 50  # heights: margin, deletions, retries and 429s
@@ -203,12 +213,13 @@ def timeline_chart(points: Sequence[Any], bucket_seconds: object, chart_id: str,
     desc += f", {sum(s.throttled for s in slots):,} 429 answers." if known_429 else "."
     title = f"Run {escape(clean(run, 120))}: ids deleted, retries and 429 answers {unit}"
     height = base + bottom + 24
-    return (
+    svg = (
         f'<svg class="chart" data-chart="timeline" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">'
         f'<title id="{chart_id}-title">{title}</title><desc id="{chart_id}-desc">{desc}</desc>'
         f"{''.join(parts)}</svg>"
     )
+    return Chart(svg, unit, len(slots))
 
 
 def _bucket_label(upper: float | None, lower: float) -> str:
