@@ -36,3 +36,12 @@ def utc_now_iso_seconds() -> str:
 def run_id_stamp() -> str:
     """The current UTC time as the start of a run id, e.g. 20261124T140102Z."""
     return time.strftime(_RUN_ID_STAMP, time.gmtime())
+
+
+# The report's times (all UTC, the page says so once): a moment, to the minute, a day, and a
+# time of day to the second or the minute (chart axes, the end of a run on its start's day).
+REPORT_MOMENT = "%Y-%m-%d %H:%M:%S"
+REPORT_MINUTE = "%Y-%m-%d %H:%M"
+REPORT_DAY = "%Y-%m-%d"
+REPORT_TIME = "%H:%M:%S"
+REPORT_TIME_MINUTE = "%H:%M"

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.clock import REPORT_MOMENT
+
 ABSENT = "\u2014"  # an em dash: unknown, null, or not applicable
 TEXT_LIMIT = 300  # characters of a message shown; the rest is cut (a ledger line can be huge)
 NAME_LIMIT = 120  # characters of a name: workspace, run id, host, ledger file
@@ -121,7 +123,7 @@ def moment(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def when(value: object, pattern: str = "%Y-%m-%d %H:%M:%S") -> str:
+def when(value: object, pattern: str = REPORT_MOMENT) -> str:
     """A timestamp as a <time> element in UTC; the raw text (escaped) if unreadable."""
     parsed = moment(value)
     if parsed is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from worker.clock import REPORT_DAY, REPORT_MOMENT, REPORT_TIME
 from worker.report.markup import (
     NAME_LIMIT,
     duration,
@@ -82,8 +83,8 @@ def _period(started: object, ended: object) -> str:
     ended on another)."""
     first, last = moment(started), moment(ended)
     same_day = first is not None and last is not None and first.date() == last.date()
-    start = when(started, "%Y-%m-%d<br>%H:%M:%S") if first else when(started)
-    end = when(ended, "%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S")
+    start = when(started, f"{REPORT_DAY}<br>{REPORT_TIME}") if first else when(started)
+    end = when(ended, REPORT_TIME if same_day else REPORT_MOMENT)
     return (
         f"<span {marker('field', 'started', started)}>{start}</span>"
         f"<small {marker('field', 'ended', ended)}> to {end}</small>"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from worker.clock import REPORT_TIME, REPORT_TIME_MINUTE
 from worker.report.markup import clean, count, escape, mapping, marker, moment, number, thousands
 from worker.report.svg import LEFT, RIGHT, WIDTH, axis_top, chart_svg, coordinate, y_axis
 
@@ -104,7 +105,7 @@ def timeline_chart(
     up_top, up_step = axis_top(max(s.deleted for s in slots))
     trouble = max(max(s.retries, s.throttled) for s in slots)
     down_top, _ = axis_top(trouble)
-    stamp = "%H:%M:%S" if bucket < 60 else "%H:%M"
+    stamp = REPORT_TIME if bucket < 60 else REPORT_TIME_MINUTE
     parts = y_axis(base, mid, up_top, up_step)
     if trouble:
         y = base + bottom
