@@ -227,6 +227,21 @@ def test_left_tables_list_every_reason_with_count_and_examples() -> None:
     assert "nightly.jsonl line 4410" in table_text
 
 
+def test_left_tables_list_the_biggest_fifty_reasons_and_count_the_rest() -> None:
+    """Thousands of distinct messages do not make a page nobody can read: the 50 biggest
+    reasons are listed, and the page says how many reasons and ids it left out."""
+    report = realistic_report()
+    report["left"]["needs_person"] = [
+        {"status": "failed", "http_status": 400, "code": "3003", "message": f"reason {i}",
+         "count": 100 - i, "examples": []}
+        for i in range(60)
+    ]  # fmt: skip
+    root = parse(render_html(report))
+    shown = rows(root, "left.needs_person")
+    assert [r["message"] for r in shown] == [f"reason {i}" for i in range(50)]
+    assert "10 more reasons, 455 ids, are not listed here" in " ".join(text(root).split())
+
+
 def charts(root: ET.Element, kind: str) -> list[ET.Element]:
     return [e for e in root.iter() if local(e.tag) == "svg" and e.get("data-chart") == kind]
 
@@ -296,6 +311,12 @@ def test_a_report_with_missing_parts_still_renders() -> None:
             }
         },
     ]
+    huge = realistic_report()
+    huge["headline"]["ids"] = 10**400
+    huge["runs"][0]["requests"] = float("nan")
+    huge["latency_ms"]["p50"] = float("inf")
+    huge["timeline"]["series"][0]["points"][0]["deleted"] = 10**30
+    broken.append(huge)
     for report in broken:
         parse(render_html(report))
 

@@ -32,6 +32,7 @@ from worker.report.tables import left_table, runs_table
 from worker.report.timeline_chart import timeline_chart
 
 CHARTS_SHOWN = 24  # runs drawn in the timeline; the runs table lists them all
+REASONS_SHOWN = 50  # rows of each "what is left" table: the biggest reasons come first
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -162,7 +163,18 @@ def _left(left: Mapping[str, Any]) -> str:
             if groups
             else f'<h3 id="{label}">{heading}</h3>'
         )
-        parts.append(left_table(kind, groups, label) if groups else f'<p class="empty">{none}</p>')
+        parts.append(
+            left_table(kind, groups[:REASONS_SHOWN], label)
+            if groups
+            else f'<p class="empty">{none}</p>'
+        )
+        if len(groups) > REASONS_SHOWN:
+            rest = groups[REASONS_SHOWN:]
+            ids = sum(count(mapping(g).get("count")) for g in rest)
+            parts.append(
+                f'<p class="meta">{len(rest):,} more reasons, {ids:,} ids, are not listed here: '
+                "<code>thumbsweep report --format json</code> lists them all.</p>"
+            )
     return (
         f'<section aria-labelledby="h-left">\n<h2 id="h-left">What is left</h2>\n'
         f"{''.join(parts)}\n</section>\n"

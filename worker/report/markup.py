@@ -71,6 +71,8 @@ def number(value: object) -> int | float | None:
     """A finite JSON number (not a boolean), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, int):
+        return value  # finite, however large (math.isfinite would convert it to a float)
     return value if math.isfinite(value) else None
 
 
