@@ -203,6 +203,17 @@ def test_headline_is_written_for_people() -> None:
     assert "Left for --resume" in page_text
 
 
+def test_shares_never_round_to_none_or_all() -> None:
+    """One id left of 100,000 reads "> 99.9 %" deleted, not "100 %"; a share of one in 100,000
+    reads "< 0.1 %", not "0 %"."""
+    report = empty_report()
+    report["headline"].update(ids=100_000, deleted=99_999, needs_person=1)
+    page_text = " ".join(text(parse(render_html(report))).split())
+    assert "> 99.9 % of the ids" in page_text
+    assert "need a person < 0.1 %" in page_text
+    assert "100 %" not in page_text
+
+
 def test_each_run_row_is_the_reports() -> None:
     """The runs table has one row per run, in order, each field equal to the dict's."""
     report = realistic_report()

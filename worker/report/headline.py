@@ -100,10 +100,16 @@ SHARES = (
 
 
 def _percent(part: int, whole: int) -> str:
+    """A share to a tenth of a percent, never rounded to look like none or all of it (as
+    HTML: `&lt; 0.1 %`)."""
     if not whole:
         return ABSENT
     share = 100 * part / whole
-    return f"{share:.1f} %" if 0 < share < 99.95 or share == 100 else f"{share:.0f} %"
+    if share in (0, 100):
+        return f"{share:.0f} %"
+    if share < 0.1:
+        return "&lt; 0.1 %"
+    return "&gt; 99.9 %" if share > 99.9 else f"{share:.1f} %"
 
 
 def summary(headline: Mapping[str, Any], final: Mapping[str, Any]) -> str:
