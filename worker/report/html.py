@@ -75,7 +75,10 @@ def _timeline(timeline: Mapping[str, Any], runs: Sequence[Any]) -> str:
         line = mapping(entry)
         run_id = line.get("run_id")
         chart = timeline_chart(
-            sequence(line.get("points")), bucket, f"timeline-{index}", str(run_id)
+            sequence(line.get("points")),
+            bucket,
+            f"timeline-{index}",
+            run_id if isinstance(run_id, str) else "(no run id)",
         )
         if chart is None:
             quiet.append(ledger_text(run_id, NAME_LIMIT))

@@ -164,6 +164,5 @@ def timeline_chart(
     )
     desc += f", {sum(s.throttled for s in slots):,} 429 answers." if known_429 else "."
     title = f"Run {escape(clean(run, 120))}: ids deleted, retries and 429 answers {unit}"
-    height = base + bottom + 24
     svg = chart_svg("timeline", chart_id, base + bottom + 24, title, desc, parts)
     return Chart(svg, unit, len(slots))
