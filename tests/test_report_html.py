@@ -29,52 +29,15 @@ from tests.report_samples import (
 )
 from worker.report.html import render_html
 
-VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
-}
+# fmt: off
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
 # Elements that load something or run something: none belongs in a self-contained report.
-FORBIDDEN = {
-    "script",
-    "iframe",
-    "img",
-    "object",
-    "embed",
-    "link",
-    "base",
-    "form",
-    "audio",
-    "video",
-    "source",
-    "frame",
-    "frameset",
-    "image",
-    "use",
-    "foreignObject",
-}
-LOADING_ATTRIBUTES = {
-    "src",
-    "srcset",
-    "action",
-    "formaction",
-    "poster",
-    "background",
-    "data",
-    "xlink:href",
-    "ping",
-    "manifest",
-}
+FORBIDDEN = {"script", "iframe", "img", "object", "embed", "link", "base", "form", "audio",
+             "video", "source", "frame", "frameset", "image", "use", "foreignObject"}
+LOADING_ATTRIBUTES = {"src", "srcset", "action", "formaction", "poster", "background", "data",
+                      "xlink:href", "ping", "manifest"}
+# fmt: on
 BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
