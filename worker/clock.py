@@ -36,3 +36,8 @@ def utc_now_iso_seconds() -> str:
 def run_id_stamp() -> str:
     """The current UTC time as the start of a run id, e.g. 20261124T140102Z."""
     return time.strftime(_RUN_ID_STAMP, time.gmtime())
+
+
+def utc_minute(unix_seconds: float) -> str:
+    """The UTC minute a Unix time falls in, as ISO 8601, e.g. 2026-11-24T14:01:00Z."""
+    return time.strftime(_ISO_SECOND[:-3] + ":00Z", time.gmtime(unix_seconds))
