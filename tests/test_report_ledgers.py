@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.e2e import csv_rows, single_id_rows, sweep, write_ledger
 from tests.report_helpers import Capture, json_report, report
+from worker.cli import main
 from worker.emulator.app import Emulator
 from worker.records.record import LEGACY_CSV_COLUMNS, LedgerRecord, csv_line
 from worker.records.resume import iter_outcomes
@@ -150,3 +153,16 @@ def test_text_and_html_outputs(tmp_path: Path, capsys: Capture) -> None:
     code, out, _ = report(capsys, ledger, "--format", "html", "--output", page)
     assert (code, out) == (0, "")
     assert "<html" in page.read_text()
+
+
+def test_report_exit_codes_agree_in_help_and_readme(capsys: Capture) -> None:
+    """`report --help` and README's table of the report's exit codes list the same codes."""
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    out = capsys.readouterr().out
+    help_codes = {line.split()[0] for line in out.split("exit codes:", 1)[1].splitlines()
+                  if line.strip()}  # fmt: skip
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("Exit codes of `thumbsweep report`", 1)[1].split("\n## ", 1)[0]
+    rows = [row.split("|")[1].strip() for row in section.splitlines() if row.startswith("| ")]
+    assert help_codes == set(rows[1:]) == {"0", "2", "74"}
