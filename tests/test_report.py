@@ -4,8 +4,10 @@ ledger formats."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
+from tests.cli import Thumbsweep, deleted_at_emulator, finish, ledger_lines, start_run, wait_until
 from tests.e2e import csv_rows, read_ledger, single_id_rows, sweep
 from tests.report_helpers import (
     LAST_THUMBNAIL,
@@ -135,3 +137,34 @@ async def test_report_of_a_state_emulator_names_unknown_persons_and_dry_runs(
     (unknown,) = found["left"]["needs_person"]
     assert unknown["http_status"] == 404
     assert unknown["examples"] == [{"workspace": "w", "person_id": 4, "thumbnail_id": 41}]
+
+
+async def test_sigterm_and_resume_of_a_real_process_are_reported(
+    slow_emulator: Emulator, tmp_path: Path, capsys: Capture
+) -> None:
+    """`thumbsweep run` stopped by SIGTERM, then resumed: the report gives the runs' exit
+    codes (143, 0), the skipped ids as left for --resume after the first, and every id deleted
+    after the second, as the emulator holds them."""
+    rows = single_id_rows(40)
+    (tmp_path / "in.csv").write_text(csv_rows(rows))
+    ledger = tmp_path / "ledger.jsonl"
+    cli = Thumbsweep()
+    process = await start_run(cli, slow_emulator, tmp_path)
+    await wait_until(lambda: ledger_lines(ledger) >= 6)
+    process.send_signal(signal.SIGTERM)
+    code, err = await finish(process)
+    assert code == 143, err
+    found = json_report(capsys, ledger)
+    (run,) = found["runs"]
+    assert run["exit_code"] == 143
+    deleted = len(deleted_at_emulator(slow_emulator, rows))
+    assert found["headline"]["deleted"] == deleted
+    assert found["headline"]["resumable"] == len(rows) - deleted > 0
+    assert {group["status"] for group in found["left"]["resumable"]} == {"skipped"}
+
+    code, err = await finish(await start_run(cli, slow_emulator, tmp_path, "--resume"))
+    assert code == 0, err
+    found = json_report(capsys, ledger)
+    assert [run["exit_code"] for run in found["runs"]] == [143, 0]
+    assert found["headline"]["deleted"] == found["headline"]["ids"] == len(rows)
+    assert len(deleted_at_emulator(slow_emulator, rows)) == len(rows)

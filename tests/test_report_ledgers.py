@@ -166,3 +166,23 @@ def test_report_exit_codes_agree_in_help_and_readme(capsys: Capture) -> None:
     section = readme.split("Exit codes of `thumbsweep report`", 1)[1].split("\n## ", 1)[0]
     rows = [row.split("|")[1].strip() for row in section.splitlines() if row.startswith("| ")]
     assert help_codes == set(rows[1:]) == {"0", "2", "74"}
+
+
+async def test_a_run_appending_to_a_legacy_csv_ledger_writes_its_run_record_in_its_columns(
+    emulator: Emulator, tmp_path: Path, capsys: Capture
+) -> None:
+    """A CSV ledger from before `retryable`: a new run appends to it in its own columns, run
+    record included; --resume and the report still read the whole file."""
+    ledger = tmp_path / "old.csv"
+    header = ",".join(LEGACY_CSV_COLUMNS) + "\n"
+    ledger.write_text(header + csv_line(_old_records()[1], "2026-11-24T14:01:02.000Z",
+                                        LEGACY_CSV_COLUMNS))  # fmt: skip
+    result, _ = await sweep(emulator, tmp_path, csv_rows(single_id_rows(3)), ledger=ledger,
+                            resume=True)  # fmt: skip
+    assert result.plan.already_deleted == 1  # w/1/11 from the old record
+    lines = ledger.read_text().splitlines()
+    assert lines[0] == header.strip()
+    assert {len(line.split(",")) for line in lines[1:-1]} == {len(LEGACY_CSV_COLUMNS)}
+    found = json_report(capsys, ledger)
+    assert found["headline"]["deleted"] == found["headline"]["ids"] == 4  # 11, 12, 21, 31
+    assert [run["exit_code"] for run in found["runs"]] == [None, 0]

@@ -185,7 +185,8 @@ def _ended(args: argparse.Namespace, state: _RunState) -> int:
         if args.command == "report":
             from worker.report.command import report_main
 
-            configure_logging("WARNING", args.verbose, args.quiet, _chosen_format(args))
+            if args.verbose:  # for the traceback of an internal error; warnings need none
+                configure_logging("INFO", args.verbose, 0, _chosen_format(args))
             return report_main(args)
         return _run_command(args, state)
     except ThumbsweepError as exc:

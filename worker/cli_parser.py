@@ -181,7 +181,7 @@ def build_parser() -> _Parser:
     )
     add_report_arguments(report)
     report.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more logging (-v: details of errors)"
+        "-v", "--verbose", action="count", default=0, help="more logging (e.g. an error's details)"
     )
     report.add_argument("-q", "--quiet", action="count", default=0, help="no warnings")
     parser.command_flags = {

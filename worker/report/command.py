@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from worker.errors import ConfigError
+from worker.observe.console import say
 from worker.records.failed_out import FailedOut
 from worker.report.final_states import PERMANENT, RESUMABLE
 from worker.report.ledgers import ledger_paths
@@ -20,8 +20,6 @@ from worker.report.model import Reading, build_report, reading
 from worker.report.output import OutputError, report_output
 from worker.report.tables import id_rows, record_rows
 from worker.report.text import render_text
-
-log = logging.getLogger("thumbsweep")
 
 
 def report_main(args: argparse.Namespace) -> int:
@@ -34,7 +32,7 @@ def report_main(args: argparse.Namespace) -> int:
                 "html are for the whole report"
             )
         found = look_up(paths, Wanted.of(args.person, args.thumbnail_id))
-        _warn_unreadable(found["unreadable_lines"])
+        _warn_unreadable(found["unreadable_lines"], args.quiet)
         with report_output(args.output) as stream:
             if args.format == "json":
                 _write_json(stream, found)
@@ -45,7 +43,7 @@ def report_main(args: argparse.Namespace) -> int:
         return 0
     with reading(paths) as gathered:
         report = build_report(gathered)
-        _warn_unreadable(report["unreadable_lines"])
+        _warn_unreadable(report["unreadable_lines"], args.quiet)
         if args.failed_out is not None:
             _write_failed_out(gathered, args)
         with report_output(args.output) as stream:
@@ -62,13 +60,16 @@ def report_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_unreadable(unreadable: dict[str, Any]) -> None:
-    """Say on stderr which ledger lines were left out (the report counts them too)."""
+def _warn_unreadable(unreadable: dict[str, Any], quiet: int) -> None:
+    """Say on stderr (unless -q) which ledger lines were left out (the report counts them)."""
+    if quiet:
+        return
     for problem in unreadable["shown"]:
-        log.warning("%s", problem)
+        say(f"thumbsweep: warning: {problem}", "warning", event="unreadable_line")
     hidden = unreadable["corrupt"] + unreadable["torn"] - len(unreadable["shown"])
     if hidden > 0:
-        log.warning("... and %d more unreadable ledger lines, left out", hidden)
+        say(f"thumbsweep: warning: ... and {hidden:,} more unreadable ledger lines, left out",
+            "warning", event="unreadable_line")  # fmt: skip
 
 
 def _write_json(stream: TextIO, document: dict[str, Any]) -> None:

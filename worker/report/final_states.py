@@ -1,11 +1,12 @@
 """The final state of every id across the ledgers: `deleted` if any record deleted it (the
 first deletion: when, by which run), otherwise its latest record (by `ts`).
 
-A 10 M-id ledger does not fit in a dict in a few hundred MB (a Python dict entry and its key
-cost about 100 bytes), so the states live in a private, temporary SQLite database (the
-standard library's `sqlite3`: a B-tree on disk with a bounded page cache, deleted when
-closed). Each id is one row of small integers; workspaces, runs, ledgers and reasons (HTTP
-status, API code, message) are numbered in Python, where there are few of them.
+A 10 M-id ledger does not fit in a dict in a few hundred MB (a dict entry and its key cost 97
+to 170 bytes per id, measured in docs/benchmarks.md), so the states live in a private,
+temporary SQLite database (the standard library's `sqlite3`: a B-tree on disk with a bounded
+page cache, deleted when closed). Each id is one row of small integers; workspaces, runs,
+ledgers and reasons (HTTP status, API code, message) are numbered in Python, where there are
+few of them.
 """
 
 from __future__ import annotations

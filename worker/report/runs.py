@@ -102,7 +102,7 @@ class RunTally:
             "requests": self.attempts if requests is None else requests,
             "retries": self.retries if retries is None else retries,
             "throttled": self._fact("throttled"),
-            "ids_per_second": round(deleted / duration, 1) if duration else None,
+            "ids_per_second": round(deleted / duration, 2) if duration else None,
             "exit_code": self._fact("exit_code"),
             "host": self._fact("host"),
             "dry_run": self._dry_run(),
