@@ -109,3 +109,19 @@ async def test_failed_out_feeds_back_into_run(
     assert again.exit_code == 0
     assert again.stats.ids["deleted"] == 2
     assert not [t for w, p, t in rows[:4] if t in emulator.thumbnail_ids(w, p)]
+
+
+async def test_person_and_id_together_narrow_the_lookup(
+    emulator: Emulator, tmp_path: Path, capsys: Capture
+) -> None:
+    """--person w/3 --id 31 is that id of that person; --id of another person's id finds
+    nothing (exit 0, no record); a lookup refuses --format html and --failed-out (exit 2)."""
+    _, second, ledger = await _two_runs(emulator, tmp_path)
+    found = json_report(capsys, ledger, "--person", "w/3", "--id", "31")
+    assert [s["run_id"] for s in found["final"]] == [second]
+    assert len(found["records"]) == 2
+    found = json_report(capsys, ledger, "--person", "w/3", "--id", "21")
+    assert (found["records"], found["final"]) == ([], [])
+    for extra in (("--format", "html"), ("--failed-out", str(tmp_path / "x.csv"))):
+        code, out, err = report(capsys, ledger, "--id", "21", *extra)
+        assert (code, out) == (2, ""), err

@@ -174,8 +174,8 @@ def build_parser() -> _Parser:
     report = commands.add_parser(
         "report",
         help="what happened to every id, across runs, read back from ledgers",
-        description="Report the final state of every id in LEDGER(s), per run, what is left "
-        "and why; or look up one person or id (--person, --id).",
+        description="Report the final state of every id in LEDGER(s), each run, and what is\n"
+        "left and why; or look up one person or id (--person, --id).",
         epilog=_exit_code_epilog(REPORT_EXIT_CODES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
