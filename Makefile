@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo clean bench bench-throttle bench-resume lock
+.PHONY: venv test lint demo clean bench bench-throttle bench-resume bench-report lock
 
 # Create the venv, or refresh it whenever the dependencies in pyproject.toml change.
 $(STAMP): pyproject.toml
@@ -45,6 +45,11 @@ bench-throttle: venv
 # run without --resume, for a JSONL and a CSV ledger (about three minutes, ~0.7 GB of scratch).
 bench-resume: venv
 	$(BIN)/python bench/resume.py --csv
+
+# Issue 13's report figures: `thumbsweep report` time and peak RSS over a synthetic 1M- and
+# 10M-record ledger (a few minutes, ~3.5 GB of scratch in $TMPDIR).
+bench-report: venv
+	$(BIN)/python bench/report.py --formats json,csv
 
 # The performance suite (bench/perf.py: latency, cpu, memory, curl, sweep; a few minutes on two
 # cores): prints its tables and writes docs/benchmarks-concurrency.png; then the uvloop extra's

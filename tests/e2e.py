@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from worker.emulator.app import Emulator
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
+from worker.records.run_record import RUN_STATUS
 from worker.run import RunResult, run
 from worker.run_setup import RunSetup
 from worker.settings import load_settings
@@ -53,17 +54,17 @@ async def sweep_source(
     result = await run(
         RunSetup.from_settings(settings), str(source), (ACCESS_KEY, SecretStr(SECRET_KEY))
     )
-    records = (
-        [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.exists() else []
-    )
-    return result, records
+    return result, read_ledger(ledger)
 
 
-def read_ledger(path: Path) -> list[dict[str, Any]]:
-    """Every record of a JSON Lines ledger (lines end with \\n only; nothing else splits them)."""
+def read_ledger(path: Path, *, run_records: bool = False) -> list[dict[str, Any]]:
+    """Every batch and invalid-row record of a JSON Lines ledger (lines end with \\n only;
+    nothing else splits them); its run records too if `run_records`."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_bytes().decode("utf-8").split("\n") if line]
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    records = [json.loads(line) for line in lines if line]
+    return [r for r in records if run_records or r.get("status") != RUN_STATUS]
 
 
 def csv_rows(rows: list[tuple[str, int, int]]) -> str:

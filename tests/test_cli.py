@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import signal
 from collections.abc import AsyncIterator
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import Finished, Thumbsweep
+from tests.e2e import read_ledger
 from worker import __version__
 from worker.emulator.app import Emulator
 from worker.emulator.config import EmulatorConfig
@@ -71,7 +71,7 @@ async def test_run_from_stdin_deletes_and_prints_summary(
     assert "requests: deleted 2" in err
     assert "latency p50" in err
     assert str(ledger) in err
-    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    records = read_ledger(ledger)
     assert sorted(tuple(r["thumbnail_ids"]) for r in records) == [(1, 2, 3, 6), (4, 5)]
     assert SECRET_KEY not in out + err + ledger.read_text()
 
@@ -144,8 +144,8 @@ async def test_dry_run_needs_no_credentials(tmp_path: Path) -> None:
         "--base-url", "http://127.0.0.1:9",
     )  # fmt: skip
     assert code == 4, err  # an invalid row needs a person
-    statuses = [json.loads(line)["status"] for line in ledger.read_text().splitlines()]
-    assert statuses == ["invalid", "dry_run"]
+    statuses = [record["status"] for record in read_ledger(ledger, run_records=True)]
+    assert statuses == ["invalid", "dry_run", "run"]
     assert "invalid input rows: 1" in err
     assert "ids:      dry_run 2" in err
 

@@ -130,7 +130,7 @@ async def test_cli_cp949_file_with_encoding_flag_dry_runs(tmp_path: Path) -> Non
     )
     assert done.code == 0, done.err
     text = ledger.read_text(encoding="utf-8")
-    assert text.count('"dry_run"') == 3
+    assert text.count('"status":"dry_run"') == 3
     assert "작업공간" in text
 
 

@@ -165,12 +165,13 @@ async def test_rate_limit_spaces_requests(emulator: Emulator, tmp_path: Path) ->
 
 
 async def test_csv_ledger(emulator: Emulator, tmp_path: Path) -> None:
-    """--ledger x.csv writes the CSV ledger with one row per batch."""
+    """--ledger x.csv writes the CSV ledger with one row per batch, and the run record."""
     ledger = tmp_path / "ledger.csv"
     await sweep(emulator, tmp_path, csv_rows([("w", 1, 2), ("w", 2, 3)]), ledger=ledger)
     lines = ledger.read_text().splitlines()
     assert lines[0].startswith("ts,run_id,workspace,person_id,thumbnail_ids,status")
-    assert len(lines) == 3
+    assert len(lines) == 1 + 2 + 1
+    assert ",run," in lines[-1]
 
 
 async def test_cyclic_gc_is_paused_while_reading_and_restored_after(

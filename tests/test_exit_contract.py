@@ -153,7 +153,7 @@ async def test_csv_ledger_carries_retryable_and_resume_reads_it(
     emulator.fault_plan = _refuse({1})
     text = csv_rows(single_id_rows(2))
     await sweep(emulator, tmp_path, text, ledger=ledger)
-    rows = list(csv.DictReader(ledger.read_text().splitlines()))
+    rows = [r for r in csv.DictReader(ledger.read_text().splitlines()) if r["status"] != "run"]
     assert sorted((row["status"], row["retryable"]) for row in rows) == [
         ("deleted", ""),
         ("failed", "false"),

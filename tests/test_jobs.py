@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.e2e import read_ledger
 from worker.errors import InputError
 from worker.input.jobs import InputFormat, InvalidRow, Job, detect_format, read_jobs
 
@@ -403,7 +404,7 @@ async def test_dry_run_on_lone_surrogate_workspace_records_invalid_row(tmp_path:
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 4, stderr.decode()  # the invalid row needs a person
     assert b"Traceback" not in stderr
-    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    records = read_ledger(ledger)
     assert [r["status"] for r in records] == ["invalid", "dry_run"]
     assert records[0]["line"] == 1
     assert "'\\ud800'" in records[0]["error"]

@@ -119,7 +119,7 @@ async def test_resume_on_a_csv_ledger(emulator: Emulator, tmp_path: Path) -> Non
     result, _ = await sweep(emulator, tmp_path, csv_rows(rows), ledger=ledger, resume=True)
     assert result.plan.already_deleted == 3
     assert result.plan.requests == 2
-    assert len(ledger.read_text().splitlines()) == 1 + 5
+    assert len(ledger.read_text().splitlines()) == 1 + 5 + 2  # header, batches, run records
 
 
 async def test_resume_refuses_a_corrupt_ledger_before_sending(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from worker.cli_parser import build_parser
 from worker.errors import ExitCode, ThumbsweepError
-from worker.observe.console import configure_logging, say, use_format
+from worker.observe.console import LogFormat, configure_logging, say, use_format
 from worker.observe.pipes import guarded_output
 from worker.sending.signals import SIGNAL_EXIT_CODES, StoppedBySignal
 from worker.settings import Settings
@@ -156,9 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _early_log_format(args: argparse.Namespace) -> None:
     """The output format before the settings are read (so that an error reading them is JSON
     too): the flag, else the environment; the settings confirm it later."""
-    chosen = getattr(args, "log_format", None) or os.environ.get("THUMBSWEEP_LOG_FORMAT", "")
     # Each call of main starts afresh (tests call it in-process, one after another).
-    use_format("json" if chosen.strip().lower() == "json" else "text", progress=True)
+    use_format(_chosen_format(args), progress=True)
+
+
+def _chosen_format(args: argparse.Namespace) -> LogFormat:
+    chosen = getattr(args, "log_format", None) or os.environ.get("THUMBSWEEP_LOG_FORMAT", "")
+    return "json" if chosen.strip().lower() == "json" else "text"
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -178,6 +182,12 @@ def _ended(args: argparse.Namespace, state: _RunState) -> int:
             from worker.emulator.serve import emulate_main
 
             return emulate_main(args)
+        if args.command == "report":
+            from worker.report.command import report_main
+
+            if args.verbose:  # for the traceback of an internal error; warnings need none
+                configure_logging("INFO", args.verbose, 0, _chosen_format(args))
+            return report_main(args)
         return _run_command(args, state)
     except ThumbsweepError as exc:
         say(f"thumbsweep: {exc}", event="fatal", exit_code=int(exc.exit_code))

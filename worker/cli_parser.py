@@ -17,6 +17,8 @@ from worker import __version__
 from worker.emulator.options import add_emulator_arguments
 from worker.errors import ExitCode
 from worker.observe.console import json_line
+from worker.report.options import EXIT_CODES as REPORT_EXIT_CODES
+from worker.report.options import add_report_arguments
 from worker.settings import Settings, default_text
 
 # Settings that are no flag of their own: -v and -q move the log level.
@@ -41,9 +43,9 @@ EXIT_CODES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
-def _exit_code_epilog() -> str:
-    width = max(len(codes) for codes, _ in EXIT_CODES)
-    lines = [f"  {codes:<{width}}  {meaning}" for codes, meaning in EXIT_CODES]
+def _exit_code_epilog(table: tuple[tuple[str, str], ...] = EXIT_CODES) -> str:
+    width = max(len(codes) for codes, _ in table)
+    lines = [f"  {codes:<{width}}  {meaning}" for codes, meaning in table]
     return "exit codes:\n" + "\n".join(lines)
 
 
@@ -136,7 +138,8 @@ def _long_flags(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def build_parser() -> _Parser:
-    """The `thumbsweep` argument parser: `run` (its flags built from the settings) and `emulate`."""
+    """The `thumbsweep` argument parser: `run` (its flags built from the settings), `emulate`
+    and `report`."""
     parser = _Parser(
         prog="thumbsweep",
         description="Remove NAVER Cloud Media Intelligence person thumbnails in bulk.",
@@ -167,5 +170,21 @@ def build_parser() -> _Parser:
         description="Serve a local Media Intelligence endpoint (in memory) until interrupted.",
     )
     add_emulator_arguments(emulate)
-    parser.command_flags = {"run": _long_flags(run), "emulate": _long_flags(emulate)}
+
+    report = commands.add_parser(
+        "report",
+        help="what happened to every id, across runs, read back from ledgers",
+        description="Report the final state of every id in LEDGER(s), each run, and what is\n"
+        "left and why; or look up one person or id (--person, --id).",
+        epilog=_exit_code_epilog(REPORT_EXIT_CODES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_report_arguments(report)
+    report.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (e.g. an error's details)"
+    )
+    report.add_argument("-q", "--quiet", action="count", default=0, help="no warnings")
+    parser.command_flags = {
+        "run": _long_flags(run), "emulate": _long_flags(emulate), "report": _long_flags(report),
+    }  # fmt: skip
     return parser

@@ -45,3 +45,8 @@ REPORT_MINUTE = "%Y-%m-%d %H:%M"
 REPORT_DAY = "%Y-%m-%d"
 REPORT_TIME = "%H:%M:%S"
 REPORT_TIME_MINUTE = "%H:%M"
+
+
+def utc_minute(unix_seconds: float) -> str:
+    """The UTC minute a Unix time falls in, as ISO 8601, e.g. 2026-11-24T14:01:00Z."""
+    return time.strftime(_ISO_SECOND[:-3] + ":00Z", time.gmtime(unix_seconds))

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from worker.api.client import open_api
-from worker.clock import run_id_stamp
+from worker.clock import run_id_stamp, utc_now_iso
 from worker.errors import ExitCode, TooManyDeletesError
 from worker.input.batching import Batcher, PersonBatch, Plan
 from worker.input.jobs import InvalidRow, Job, read_jobs
@@ -34,6 +34,7 @@ from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord
 from worker.records.recorder import Recorder
 from worker.records.resume import resume_from
+from worker.records.run_record import RunRecord
 from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.pool import RemoveApi, SenderPool
@@ -191,6 +192,7 @@ async def run(
     """
     settings, outputs = setup.settings, setup.outputs
     run_id = new_run_id()
+    started = utc_now_iso()
     stats = RunStats()
     if metrics is None:
         metrics = Metrics(outputs.metrics_file, settings.pushgateway, settings.shard or "")
@@ -208,6 +210,7 @@ async def run(
     failed_out = None if outputs.failed_out is None else FailedOut(outputs.failed_out)
     recorder = Recorder(ledger, stats, failed_out)
     stop: tuple[str | None, int] = (None, 0)
+    finished = False  # the run came to its end (not a bug or signal raised through here)
     try:
         if failed_out is not None:
             failed_out.open()
@@ -225,20 +228,44 @@ async def run(
             )
             guard = await _send(setup, credentials, api, batches, recorder, stats, run_id, reporter)
             stop = (guard.reason, guard.exit_code)
+        finished = True
     finally:
         stats.finish()
-        recorder.close()
         if failed_out is not None:
             failed_out.close()
-    errors = [e for e in (recorder.ledger_error, failed_out and failed_out.error) if e]
-    result = RunResult(
-        run_id, plan, stats, *stop, output_errors=errors,
-        retryable_left=recorder.retryable_left, needs_person=recorder.needs_person,
-    )  # fmt: skip
+        if finished:
+            ending = _result(run_id, plan, stats, stop, recorder, failed_out)
+            recorder.record_run(_run_record(ending, started, setup))
+        recorder.close()
+    result = _result(run_id, plan, stats, stop, recorder, failed_out)
     metrics.write_exit(result.exit_code)
     with pushing_metrics(result):  # a signal here ends the run at once: the ledger is complete
         metrics.push()
     return result
+
+
+def _result(
+    run_id: str,
+    plan: Plan,
+    stats: RunStats,
+    stop: tuple[str | None, int],
+    recorder: Recorder,
+    failed_out: FailedOut | None,
+) -> RunResult:
+    errors = [e for e in (recorder.ledger_error, failed_out and failed_out.error) if e]
+    return RunResult(
+        run_id, plan, stats, *stop, output_errors=errors,
+        retryable_left=recorder.retryable_left, needs_person=recorder.needs_person,
+    )  # fmt: skip
+
+
+def _run_record(result: RunResult, started: str, setup: RunSetup) -> RunRecord:
+    shard = setup.shard
+    return RunRecord.of(
+        result.run_id, started, result.exit_code, setup.settings.base_url,
+        dry_run=setup.settings.dry_run, stats=result.stats,
+        shard=None if shard is None else f"{shard.index}/{shard.count}",
+    )  # fmt: skip
 
 
 async def _send(

@@ -36,6 +36,7 @@ class RunStats:
     ids_total: int = 0
     http_statuses: Counter[str] = field(default_factory=Counter)
     last_success: float | None = None  # Unix time of the last deleted batch
+    throttled_minutes: Counter[int] = field(default_factory=Counter)  # Unix minute -> 429s
 
     def count(self, record: LedgerRecord) -> None:
         """Count one ledger record (a batch, or an invalid row)."""
@@ -48,6 +49,8 @@ class RunStats:
         """Count one HTTP attempt (None: no response) and its latency in seconds."""
         self.latencies.append(latency)
         self.http_statuses["none" if http_status is None else str(http_status)] += 1
+        if http_status == 429:  # Too Many Requests
+            self.throttled_minutes[int(time.time() // 60)] += 1
 
     @property
     def attempts(self) -> int:

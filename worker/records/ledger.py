@@ -27,6 +27,7 @@ from worker.records.record import (
     csv_line,
     json_line,
 )
+from worker.records.run_record import RunRecord
 
 SYNC_EVERY_SECONDS = 1.0
 SYNC_EVERY_RECORDS = 1000
@@ -122,6 +123,10 @@ class Ledger:
             self._write(csv_line(record, utc_now_iso(), self._columns))
         else:
             self._write(json_line(record, utc_now_iso()))
+
+    def write_run(self, record: RunRecord) -> None:
+        """Append the run record (see `worker.records.run_record`) as one complete line."""
+        self._write(record.csv_line(self._columns) if self.is_csv else record.json_line())
 
     def _write(self, text: str) -> None:
         if self._fd is None:

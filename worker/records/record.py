@@ -206,6 +206,9 @@ def _csv_line(values: list[str]) -> str:
 
 
 CSV_HEADER = _csv_line(list(CSV_COLUMNS))
+# The ledger's CSV rules for other CSV outputs (the report's per-id table).
+csv_cell = _csv_cell
+csv_row = _csv_line
 
 
 def csv_line(record: LedgerRecord, ts: str, columns: tuple[str, ...] = CSV_COLUMNS) -> str:

@@ -19,6 +19,7 @@ from worker.observe.summary import RunStats
 from worker.records.failed_out import FailedOut
 from worker.records.ledger import Ledger
 from worker.records.record import LedgerRecord, json_line
+from worker.records.run_record import RunRecord
 
 log = logging.getLogger("thumbsweep")
 
@@ -65,6 +66,15 @@ class Recorder:
             workspace, person_id = record.workspace, record.person_id
             if workspace is not None and person_id is not None:  # always, for a batch
                 self._failed_out.add(workspace, person_id, record.thumbnail_ids)
+
+    def record_run(self, record: RunRecord) -> None:
+        """Write the run record, unless the ledger already failed (it is then lost: the report
+        falls back to the times of the run's batch records)."""
+        if self.ledger_error is None:
+            try:
+                self._ledger.write_run(record)
+            except LedgerWriteError as exc:
+                self._ledger_failed(exc, "write")
 
     def set_failure_callback(self, on_ledger_failure: Callable[[str], None]) -> None:
         """Who to tell (once) when the ledger fails: the sender pool, to start nothing new."""

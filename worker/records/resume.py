@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -56,22 +56,30 @@ def _id_list(value: Any) -> list[int] | None:
     return None
 
 
-def _complete_lines(path: Path, handle: BinaryIO) -> Iterator[tuple[int, str]]:
+def complete_lines(
+    path: Path, handle: BinaryIO, on_bad_line: Callable[[int, str], None] | None = None
+) -> Iterator[tuple[int, str]]:
     """Each complete line (ending in "\\n") with its 1-based number, decoded from UTF-8.
 
     Binary lines split on b"\\n" only; a UTF-8 sequence never contains that byte, so each line
-    decodes alone. A last line without its "\\n" is torn and left out.
+    decodes alone. A last line without its "\\n" is torn and left out. A line that is not
+    UTF-8 raises `LedgerCorruptError`; with `on_bad_line` (the report's reader, which counts
+    rather than refuses) that line, and a torn last line, are told to it and left out instead.
     """
     number = 0
     try:
         for raw in handle:
             number += 1
             if not raw.endswith(b"\n"):
+                if on_bad_line is not None:
+                    on_bad_line(number, "a torn last line (an interrupted write)")
                 return
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise _corrupt(path, number, "not UTF-8") from None
+                if on_bad_line is None:
+                    raise _corrupt(path, number, "not UTF-8") from None
+                on_bad_line(number, "not UTF-8")
     except OSError as exc:
         raise ConfigError(f"cannot read ledger '{path}': {exc.strerror}") from None
 
@@ -157,7 +165,7 @@ def iter_outcomes(path: Path) -> Iterator[PastOutcome]:
     except OSError as exc:
         raise ConfigError(f"cannot read ledger '{path}': {exc.strerror}") from None
     with handle:
-        lines = _complete_lines(path, handle)
+        lines = complete_lines(path, handle)
         if path.suffix.lower() == ".csv":
             yield from _csv_outcomes(path, lines)
         else:

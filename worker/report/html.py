@@ -28,7 +28,7 @@ from worker.report.markup import (
 )
 from worker.report.page_style import STYLE
 from worker.report.svg import swatch
-from worker.report.tables import left_table, runs_table
+from worker.report.html_tables import left_table, runs_table
 from worker.report.timeline_chart import timeline_chart
 
 CHARTS_SHOWN = 24  # runs drawn in the timeline; the runs table lists them all
