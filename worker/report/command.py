@@ -13,12 +13,12 @@ from typing import Any, TextIO
 from worker.errors import ConfigError
 from worker.observe.console import say
 from worker.records.failed_out import FailedOut
+from worker.report.csv_tables import id_rows, record_rows
 from worker.report.final_states import PERMANENT, RESUMABLE
 from worker.report.ledgers import ledger_paths
 from worker.report.lookup import Wanted, look_up, render_lookup_text
 from worker.report.model import Reading, build_report, reading
 from worker.report.output import OutputError, report_output
-from worker.report.csv_tables import id_rows, record_rows
 from worker.report.text import render_text
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from worker.clock import REPORT_MINUTE
 from worker.report.headline import RESUME, deleted_of, summary, top
+from worker.report.html_tables import left_table, runs_table
 from worker.report.latency_chart import latency_chart
 from worker.report.markup import (
     NAME_LIMIT,
@@ -28,7 +29,6 @@ from worker.report.markup import (
 )
 from worker.report.page_style import STYLE
 from worker.report.svg import swatch
-from worker.report.html_tables import left_table, runs_table
 from worker.report.timeline_chart import timeline_chart
 
 CHARTS_SHOWN = 24  # runs drawn in the timeline; the runs table lists them all

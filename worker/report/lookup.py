@@ -10,9 +10,9 @@ from typing import Any
 
 from worker.clock import utc_now_iso
 from worker.errors import ConfigError
+from worker.report.csv_tables import id_fields
 from worker.report.ledgers import is_batch, read_records
 from worker.report.model import REPORT_VERSION, Reading, reading
-from worker.report.csv_tables import id_fields
 
 
 @dataclass(frozen=True)
