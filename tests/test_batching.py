@@ -226,3 +226,46 @@ def test_a_one_id_person_costs_a_few_dozen_bytes() -> None:
     finally:
         tracemalloc.stop()
     assert held / persons <= 64, f"{held / persons:.0f} bytes per one-id person"
+
+
+def test_a_sample_draws_distinct_persons_with_all_their_ids_left() -> None:
+    """A sample holds distinct persons, each with every id it still has, none without ids."""
+    batcher = Batcher()
+    for person in range(200):
+        batcher.add("w", person, (person * 10 + 1,))
+    batcher.add("w", 7, (2, 3))
+    batcher.add("v", 7, (9,))
+    for person in range(100, 200):
+        batcher.drop_deleted("w", person, (person * 10 + 1,))
+    sample = batcher.sample(30, random.Random(1))
+    assert len(sample) == 30
+    assert len({(w, p) for w, p, _ in sample}) == 30
+    expected = {(b.workspace, b.person_id): b.thumbnail_ids for b in batcher.batches(1000)}
+    assert all(expected[w, p] == ids for w, p, ids in sample)
+    assert sample == batcher.sample(30, random.Random(1))  # a seeded draw repeats
+
+
+def test_a_sample_of_more_persons_than_are_left_is_all_of_them_in_plan_order() -> None:
+    """Asking for more persons than have ids left gives each of them once."""
+    batcher = Batcher()
+    for person in range(1000):
+        batcher.add("w", person, (person + 1,))
+    for person in range(1000):
+        if person not in (5, 500, 900):
+            batcher.drop_deleted("w", person, (person + 1,))
+    assert batcher.sample(20, random.Random(3)) == [
+        ("w", 5, (6,)),
+        ("w", 500, (501,)),
+        ("w", 900, (901,)),
+    ]
+    assert Batcher().sample(20, random.Random(3)) == []
+
+
+def test_every_person_can_be_drawn() -> None:
+    """Over many draws of 3 of 10 persons, each person turns up (none is out of reach)."""
+    batcher = Batcher()
+    for person in range(10):
+        batcher.add("w", person, (1,))
+    rng = random.Random(9)
+    drawn = {p for _ in range(200) for _, p, _ in batcher.sample(3, rng)}
+    assert drawn == set(range(10))

@@ -11,6 +11,7 @@ million one-id persons take about 30 MB, ten million about 300 MB.
 
 from __future__ import annotations
 
+import random
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ from typing import NamedTuple
 
 from worker.input.person_index import PersonIndex
 from worker.input.sharding import Shard
+
+# A sample draws random slots and skips those without ids while at least this share of the
+# slots has ids; below it (a resume that left few persons), it lists the persons left instead.
+_DRAW_SHARE = 1 / 16
 
 # Below this many ids a linear scan of the C array is cheaper than a set; above it a set keeps
 # de-duplication O(1) for the rare person listed with thousands of ids.
@@ -183,6 +188,37 @@ class Batcher:
             permanent_failures=self.permanent_failures,
             other_shards=self.other_shards,
         )
+
+    def sample(self, size: int, rng: random.Random) -> list[tuple[str, int, tuple[int, ...]]]:
+        """Up to `size` distinct persons with ids left, drawn uniformly, each with all its ids
+        (in plan order); every such person when there are no more than `size`.
+
+        It draws slots rather than walking the plan, so a preflight's sample of a ten-million
+        person plan costs about `size` draws, not a pass over every batch.
+        """
+        self._compact()
+        slots = len(self._single)
+        persons = slots - self._single.count(0) + sum(1 for ids in self._several.values() if ids)
+        if persons <= size or persons < slots * _DRAW_SHARE:
+            left = [slot for slot in range(slots) if self._has_ids(slot)]
+            chosen = set(left if persons <= size else rng.sample(left, size))
+        else:
+            chosen = set()
+            while len(chosen) < size:
+                slot = rng.randrange(slots)
+                if self._has_ids(slot):
+                    chosen.add(slot)
+        return [self._person(slot) for slot in sorted(chosen)]
+
+    def _has_ids(self, slot: int) -> bool:
+        return bool(self._single[slot] or self._several.get(slot))
+
+    def _person(self, slot: int) -> tuple[str, int, tuple[int, ...]]:
+        """The slot's workspace, person id and ids."""
+        single = self._single[slot]
+        workspace = self._workspace_names[self._persons.workspaces[slot]]
+        ids = (single,) if single else tuple(self._several[slot])
+        return workspace, self._persons.person_ids[slot], ids
 
     def batches(self, max_ids_per_request: int) -> Iterator[PersonBatch]:
         """Batches in the order persons were first seen, each of at most `max_ids_per_request`."""
