@@ -8,10 +8,14 @@ its own rusage (os.wait4: CPU time and peak RSS of that process alone).
            (bench/baseline.py); throughput ratio target >= 0.97 (goal >= 1.0), efficiency
            against C/L = 1280/s, the emulator's mean requests in flight (goal >= 63 of 64).
   cpu      zero latency, concurrency 64, 20,000 single-id persons: throughput ratio target
-           >= 0.85 (goal >= 1.0), CPU ms per request of each client process.
+           >= 0.85 (goal >= 1.0), CPU ms per request of each client process; against the
+           leanest script (bench/lean.py, no JSON): CPU per request <= 1.1x (goal <= 1.0x),
+           throughput >= 0.9x (goal >= 1.0x).
   memory   `thumbsweep run --dry-run` on 100,000 and 1,000,000 shuffled rows (10 ids per
            person): peak RSS at 1M target <= 200 MB (goal <= 128), time 1M/100k target <= 12;
-           10,000,000 rows with --ten-million (goal <= 1 GB).
+           10,000,000 rows with --ten-million (goal <= 1 GB). Then 100,000 and 1,000,000
+           distinct one-id persons: peak RSS at 1M target <= 150 MB; with --ten-million,
+           10,000,000 of them: <= 1 GB, time 10M/1M <= 11.
   curl     500 single-id persons at 50 ms latency: bench/curl_loop.sh (one curl per id) vs
            thumbsweep at its default concurrency.
   sweep    50 ms latency, concurrency 1, 2, 4, ..., 256: thumbsweep's throughput against the
@@ -94,7 +98,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--ten-million",
         action="store_true",
-        help="memory: also 10,000,000 rows (about two minutes, ~0.2 GB of disk)",
+        help="memory: also 10,000,000 rows of each shape (about four minutes, ~0.5 GB of disk)",
     )
     parser.add_argument(
         "--plot",

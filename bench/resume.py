@@ -35,7 +35,10 @@ from worker.records.record import LedgerRecord
 RSS_TARGET_MB = 300.0
 RSS_GOAL_EXTRA_MB = 50.0
 TIME_TARGET_RATIO = 1.5
-_PLAN = re.compile(r"(\d+) unique ids to delete.*?(?:, (\d+) already deleted per the ledger)?\)")
+# The plan line's counts carry thousands separators ("1,001,000 unique ids").
+_PLAN = re.compile(
+    r"([\d,]+) unique ids to delete.*?(?:, ([\d,]+) already deleted per the ledger)?\)"
+)
 
 
 @dataclass
@@ -85,7 +88,7 @@ def run_once(inputs: Inputs, work: Path, resume: bool) -> Finished:
     plan = _PLAN.search(finished.stderr)
     if finished.exit_code != 0 or plan is None:
         raise RuntimeError(f"thumbsweep exited {finished.exit_code}: {finished.stderr[-800:]}")
-    unique, deleted = int(plan.group(1)), int(plan.group(2) or 0)
+    unique, deleted = (int((group or "0").replace(",", "")) for group in plan.groups())
     expected = (
         (inputs.to_delete, inputs.already_deleted)
         if resume

@@ -7,8 +7,7 @@ from random import Random
 import pytest
 
 from worker.api.person import read_person
-from worker.input.batching import PersonBatch
-from worker.sending.preflight import sample_persons
+from worker.input.batching import Batcher
 
 
 def test_found_person_lists_ids_given_as_numbers_or_digit_strings() -> None:
@@ -49,13 +48,14 @@ def test_retryable_statuses_carry_their_retry_after() -> None:
 
 
 def test_sample_joins_a_persons_batches_and_draws_each_person_once() -> None:
-    """A person split over batches is one sampled person with all its ids; no repeats."""
-    batches = [PersonBatch("w", p, (p * 10 + 1,)) for p in range(100)]
-    batches.insert(1, PersonBatch("w", 0, (2,)))
-    sample = sample_persons(batches, 30, Random(1))
+    """A person whose ids span batches is one sampled person with all its ids; no repeats."""
+    batcher = Batcher()
+    for person in range(100):
+        batcher.add("w", person, (person * 10 + 1,))
+    batcher.add("w", 0, (2,))
+    assert len(list(batcher.batches(1))) == 101
+    sample = batcher.sample(100, Random(1))
     keys = [(w, p) for w, p, _ in sample]
-    assert len(keys) == 30
-    assert len(set(keys)) == 30
+    assert len(set(keys)) == len(keys) == 100
     assert all(ids == ((1, 2) if p == 0 else (p * 10 + 1,)) for _, p, ids in sample)
-    assert sample_persons(batches, 30, Random(1)) == sample
-    assert len(sample_persons(batches[:5], 30, Random(1))) == 4  # fewer persons than asked
+    assert len(batcher.sample(30, Random(1))) == 30

@@ -1,14 +1,37 @@
-"""Benchmark 2, CPU-bound: zero latency, concurrency 64, thumbsweep against the baseline.
+"""Benchmark 2, CPU-bound: zero latency, concurrency 64, thumbsweep against two scripts.
 
-Targets: throughput ratio >= 0.85 (goal >= 1.0); CPU ms per request of each client process,
-with and without its start-up (measured alone on a header-only input).
+Against the baseline (parses each reply's JSON): throughput ratio >= 0.85 (goal >= 1.0).
+Against the leanest script (bench/lean.py, reads each body and parses nothing; issue 12):
+CPU per request <= 1.1x (goal <= 1.0x) and throughput >= 0.9x (goal >= 1.0x). CPU per request
+is each client process's own CPU time over the requests the emulator saw, start-up included;
+it is also shown without start-up (measured alone on a header-only input).
 """
 
 from __future__ import annotations
 
 from _harness import emulator, run_command
-from suite.report import client_table, column, median, ratio, scale_note, table, throughput_ratios
-from suite.runs import CLIENTS, Figures, Options, alternate_networked, client_argv, process_figures
+from suite.report import (
+    client_table,
+    column,
+    median,
+    ratio,
+    runs_text,
+    scale_note,
+    table,
+    throughput_ratios,
+    verdict,
+)
+from suite.runs import (
+    CPU_CLIENTS,
+    Figures,
+    Options,
+    alternate_networked,
+    client_argv,
+    process_figures,
+)
+
+LEAN_CPU_TARGET, LEAN_CPU_GOAL = 1.1, 1.0
+LEAN_THROUGHPUT_TARGET, LEAN_THROUGHPUT_GOAL = 0.9, 1.0
 
 
 def startup(options: Options, client: str) -> Figures:
@@ -25,35 +48,47 @@ def startup(options: Options, client: str) -> Figures:
 
 
 def cpu_bound(options: Options) -> Figures:
-    """Zero latency, concurrency 64: throughput ratio and CPU per request."""
+    """Zero latency, concurrency 64: throughput ratios and CPU per request."""
     persons, concurrency = options.size(20_000), 64
     print(f"\n== CPU-bound: {persons} single-id persons, latency 0, concurrency {concurrency} ==")
     print("(the emulator shares the 2 cores with the client: both are CPU-bound here)")
-    results = alternate_networked(options, persons, 0.0, concurrency, "cpu")
+    results = alternate_networked(options, persons, 0.0, concurrency, "cpu", CPU_CLIENTS)
     print(
-        f"{options.runs} runs each, alternating; medians; CPU = the client process's own "
-        "user + system time, start-up included"
+        f"{options.runs} runs each, alternating lean, baseline, thumbsweep; medians; CPU = the "
+        "client process's own user + system time, start-up included"
     )
     client_table(results, concurrency)
-    starts = {client: startup(options, client) for client in CLIENTS}
+    starts = {client: startup(options, client) for client in CPU_CLIENTS}
     print("start-up alone (header-only input, nothing sent), and CPU per request without it:")
     rows = []
-    for client in CLIENTS:
+    net: dict[str, float] = {}
+    for client in CPU_CLIENTS:
         cpu = median(column(results[client], "cpu_seconds"))
-        net = (cpu - starts[client]["cpu_seconds"]) * 1000 / persons
+        net[client] = (cpu - starts[client]["cpu_seconds"]) * 1000 / persons
         rows.append(
             [
                 client,
                 f"{starts[client]['process_seconds']:.2f}",
                 f"{starts[client]['cpu_seconds']:.2f}",
                 f"{starts[client]['max_rss_mb']:.0f}",
-                f"{net:.3f}",
+                f"{net[client]:.3f}",
             ]
         )
     table(["client", "start-up s", "start-up CPU s", "start-up RSS MB", "CPU ms/req net"], rows)
     run_ratio, process_ratio = throughput_ratios(results, target=0.85, goal=1.0)
     cpu_ratio, _ = ratio(results, "cpu_ms_per_request")
     print(f"CPU per request thumbsweep/baseline: {cpu_ratio:.3f}")
+    lean_run, lean_process = throughput_ratios(
+        results, LEAN_THROUGHPUT_TARGET, LEAN_THROUGHPUT_GOAL, against="lean"
+    )
+    lean_cpu, lean_cpu_pairs = ratio(results, "cpu_ms_per_request", against="lean")
+    lean_net = net["thumbsweep"] / net["lean"]
+    print(
+        f"CPU per request thumbsweep/lean: {lean_cpu:.3f} {runs_text(lean_cpu_pairs, 3)}  "
+        f"target <= {LEAN_CPU_TARGET}, goal <= {LEAN_CPU_GOAL}: "
+        f"{verdict(lean_cpu, LEAN_CPU_TARGET, LEAN_CPU_GOAL, higher_is_better=False)}; "
+        f"without start-up {lean_net:.3f}"
+    )
     scale_note(options)
     return {
         "persons": persons,
@@ -61,6 +96,10 @@ def cpu_bound(options: Options) -> Figures:
         "ratio_run": run_ratio,
         "ratio_process": process_ratio,
         "ratio_cpu_per_request": cpu_ratio,
+        "lean_ratio_run": lean_run,
+        "lean_ratio_process": lean_process,
+        "lean_ratio_cpu_per_request": lean_cpu,
+        "lean_ratio_cpu_per_request_net": lean_net,
         "startup": starts,
         "runs": results,
     }

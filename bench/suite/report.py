@@ -102,26 +102,29 @@ def client_table(results: dict[str, list[Figures]], concurrency: int) -> None:
     table(header, rows)
 
 
-def ratio(results: dict[str, list[Figures]], key: str) -> tuple[float, list[float]]:
-    """thumbsweep / baseline of the medians of `key`, and of each run pair."""
-    ours, theirs = column(results["thumbsweep"], key), column(results["baseline"], key)
+def ratio(
+    results: dict[str, list[Figures]], key: str, against: str = "baseline"
+) -> tuple[float, list[float]]:
+    """thumbsweep / `against` of the medians of `key`, and of each run pair."""
+    ours, theirs = column(results["thumbsweep"], key), column(results[against], key)
     pairs = [a / b if b else NAN for a, b in zip(ours, theirs, strict=True)]
     return median(ours) / median(theirs), pairs
 
 
 def throughput_ratios(
-    results: dict[str, list[Figures]], target: float, goal: float
+    results: dict[str, list[Figures]], target: float, goal: float, against: str = "baseline"
 ) -> tuple[float, float]:
-    """Print thumbsweep / baseline throughput over run walls (against `target` and `goal`) and
-    over process walls; return both ratios."""
-    run_ratio, run_pairs = ratio(results, "run_per_second")
-    process_ratio, process_pairs = ratio(results, "process_per_second")
+    """Print thumbsweep / `against` throughput over run walls (against `target` and `goal`)
+    and over process walls; return both ratios."""
+    run_ratio, run_pairs = ratio(results, "run_per_second", against)
+    process_ratio, process_pairs = ratio(results, "process_per_second", against)
     print(
-        f"throughput thumbsweep/baseline (run walls): {run_ratio:.3f} {runs_text(run_pairs, 3)}"
-        f"  target >= {target}, goal >= {goal}: {verdict(run_ratio, target, goal)}"
+        f"throughput thumbsweep/{against} (run walls): {run_ratio:.3f} "
+        f"{runs_text(run_pairs, 3)}  target >= {target}, goal >= {goal}: "
+        f"{verdict(run_ratio, target, goal)}"
     )
     print(
-        f"throughput thumbsweep/baseline (process walls): {process_ratio:.3f} "
+        f"throughput thumbsweep/{against} (process walls): {process_ratio:.3f} "
         f"{runs_text(process_pairs, 3)}"
     )
     return run_ratio, process_ratio

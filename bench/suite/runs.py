@@ -18,6 +18,8 @@ from _harness import Finished, emulator, run_command, single_id_persons
 BENCH = Path(__file__).resolve().parent.parent
 ROOT = BENCH.parent
 CLIENTS = ("baseline", "thumbsweep")
+# The CPU-bound benchmark adds the leanest script (bench/lean.py: the baseline minus JSON).
+CPU_CLIENTS = ("lean", "baseline", "thumbsweep")
 NAN = float("nan")
 
 # One run's or one benchmark's figures, as printed and as written by --json.
@@ -48,10 +50,10 @@ def client_argv(
     client: str, jobs: Path, base_url: str, concurrency: int | None, ledger: Path
 ) -> list[str]:
     """The command line of `client` sending `jobs` to `base_url`."""
-    if client == "baseline":
+    if client in ("baseline", "lean"):
         return [
             sys.executable,
-            str(BENCH / "baseline.py"),
+            str(BENCH / f"{client}.py"),
             str(jobs),
             "--base-url",
             base_url,
@@ -133,14 +135,16 @@ def networked_run(
     return figures
 
 
-def alternate(runs: int, one: Callable[[str, int], Figures]) -> dict[str, list[Figures]]:
-    """baseline, thumbsweep, baseline, thumbsweep, ...: `runs` pairs of `one(client, index)`.
+def alternate(
+    runs: int, one: Callable[[str, int], Figures], clients: tuple[str, ...] = CLIENTS
+) -> dict[str, list[Figures]]:
+    """baseline, thumbsweep, baseline, thumbsweep, ...: `runs` rounds of `one(client, index)`.
 
-    Alternating spreads a shared machine's drift over both clients instead of onto one.
+    Alternating spreads a shared machine's drift over every client instead of onto one.
     """
-    results: dict[str, list[Figures]] = {client: [] for client in CLIENTS}
+    results: dict[str, list[Figures]] = {client: [] for client in clients}
     for index in range(runs):
-        for client in CLIENTS:
+        for client in clients:
             results[client].append(one(client, index))
             print(
                 f"  {client} run {index + 1}/{runs}: {results[client][-1]['last_stderr_line']}",
@@ -150,12 +154,18 @@ def alternate(runs: int, one: Callable[[str, int], Figures]) -> dict[str, list[F
 
 
 def alternate_networked(
-    options: Options, persons: int, latency_ms: float, concurrency: int, name: str
+    options: Options,
+    persons: int,
+    latency_ms: float,
+    concurrency: int,
+    name: str,
+    clients: tuple[str, ...] = CLIENTS,
 ) -> dict[str, list[Figures]]:
-    """--runs alternating pairs of networked runs of the baseline and thumbsweep."""
+    """--runs alternating rounds of networked runs of `clients` (the baseline and thumbsweep)."""
     return alternate(
         options.runs,
         lambda client, index: networked_run(
             options, client, persons, latency_ms, concurrency, f"{name}-{client}-{index}"
         ),
+        clients,
     )

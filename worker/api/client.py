@@ -10,6 +10,7 @@ reads what comes back.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -252,6 +253,20 @@ def proxy_from_environment(url: URL) -> str | None:
     return urllib.request.getproxies().get(url.scheme)
 
 
+@functools.lru_cache(maxsize=4)
+def trusting(ca_bundle: Path) -> ssl.SSLContext:
+    """A TLS context that trusts the CAs of `ca_bundle` (a PEM file) instead of the system's.
+
+    Made once per bundle and process: loading a bundle costs tens of milliseconds, and the
+    preflight's session and the run's share it.
+    """
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
+        raise ConfigError(f"cannot load the CA bundle '{ca_bundle}': {reason}") from None
+
+
 @contextlib.asynccontextmanager
 async def open_session(
     concurrency: int, ca_bundle: Path | None = None
@@ -261,13 +276,7 @@ async def open_session(
     `ca_bundle` (a PEM file) replaces the system's trusted CAs, e.g. with a TLS-inspecting
     proxy's CA. The proxy is not the session's business (see `proxy_from_environment`).
     """
-    tls: ssl.SSLContext | bool = True
-    if ca_bundle is not None:
-        try:
-            tls = ssl.create_default_context(cafile=str(ca_bundle))
-        except (OSError, ssl.SSLError) as exc:
-            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or exc
-            raise ConfigError(f"cannot load the CA bundle '{ca_bundle}': {reason}") from None
+    tls: ssl.SSLContext | bool = True if ca_bundle is None else trusting(ca_bundle)
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
     async with aiohttp.ClientSession(
         connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}

@@ -9,6 +9,8 @@ with the process's true exit code on every way out (a stop by signal, exit 2, 3,
 alert on `thumbsweep_exit_code` never reads a stale file. Every series carries the shard label
 of a sharded run (shards on one host write files that must not collide), and the last-success
 time is carried over from the previous textfile when this run deleted nothing.
+prometheus_client (with `metrics_export`, the series themselves) is imported only when metrics
+are configured: it is a tenth of the start-up of a run without them.
 """
 
 from __future__ import annotations
@@ -16,22 +18,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, push_to_gateway, write_to_textfile
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.registry import Collector
 from yarl import URL
 
 from worker.observe.summary import RunStats
-from worker.records.record import STATUSES
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger("thumbsweep")
-
-LAST_SUCCESS = "thumbsweep_last_success_timestamp_seconds"
 
 
 @dataclass
@@ -41,80 +39,6 @@ class RunLabels:
     run_id: str
     shard: str = ""
     exit_code: int | None = None  # set at the end
-
-
-class RunCollector(Collector):
-    """Exposes a run's counters as Prometheus metric families."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self._metrics = metrics
-
-    def collect(self) -> Iterator[Metric]:
-        """The metric families, computed from the counters now."""
-        stats, labels = self._metrics.stats, self._metrics.labels
-        # A sharded run labels every series with its shard; an unsharded one has no shard.
-        names, values = (["shard"], [labels.shard]) if labels.shard else ([], [])
-
-        def gauge(name: str, text: str, *extra: str) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, text, labels=[*extra, *names])
-
-        def counter(name: str, text: str, *extra: str) -> CounterMetricFamily:
-            return CounterMetricFamily(name, text, labels=[*extra, *names])
-
-        ids = gauge("thumbsweep_ids", "Ids of this run by status.", "status")
-        for status in STATUSES:
-            ids.add_metric([status, *values], stats.ids[status])
-        yield ids
-        total = gauge("thumbsweep_ids_total_planned", "Ids this run set out to do.")
-        total.add_metric(values, stats.ids_total)
-        yield total
-        requests = counter(
-            "thumbsweep_requests", "HTTP attempts by status ('none': no response).", "http_status"
-        )
-        for http_status, count in sorted(stats.http_statuses.items()):
-            requests.add_metric([http_status, *values], count)
-        yield requests
-        retries = counter("thumbsweep_retries", "Retried attempts.")
-        retries.add_metric(values, stats.retries)
-        yield retries
-        throttled = counter("thumbsweep_throttled", "Responses with HTTP 429.")
-        throttled.add_metric(values, stats.throttled)
-        yield throttled
-        duration = gauge("thumbsweep_duration_seconds", "Wall time of the run so far.")
-        duration.add_metric(values, stats.wall_seconds)
-        yield duration
-        last_success = stats.last_success or self._metrics.previous_success
-        if last_success is not None:
-            last = gauge(LAST_SUCCESS, "Unix time of the last deletion (this run or before).")
-            last.add_metric(values, last_success)
-            yield last
-        info = GaugeMetricFamily(
-            "thumbsweep_run_info", "The run (value 1).", labels=["run_id", "shard"]
-        )
-        info.add_metric([labels.run_id, labels.shard], 1)
-        yield info
-        if labels.exit_code is not None:
-            exit_code = gauge("thumbsweep_exit_code", "The run's exit code.")
-            exit_code.add_metric(values, labels.exit_code)
-            yield exit_code
-
-
-def previous_success(textfile: str | None, shard: str) -> float | None:
-    """The last-success time in an earlier textfile of the same shard, if one is readable."""
-    if textfile is None:
-        return None
-    try:
-        text = Path(textfile).read_text(encoding="utf-8")
-        families = list(text_string_to_metric_families(text))
-    except (OSError, ValueError):  # none yet, or not ours: start afresh
-        return None
-    found = [
-        sample.value
-        for family in families
-        for sample in family.samples
-        if sample.name == LAST_SUCCESS and sample.labels.get("shard", "") == shard
-    ]
-    return max(found) if found else None
 
 
 class Metrics:
@@ -127,10 +51,14 @@ class Metrics:
         self.stats = RunStats()  # until the run's own counters are attached
         self._textfile = None if textfile is None else str(textfile)
         self._pushgateway = pushgateway
-        # Read before this run writes the file: the last success of the runs before it.
-        self.previous_success = previous_success(self._textfile, shard)
-        self._registry = CollectorRegistry(auto_describe=False)
-        self._registry.register(RunCollector(self))
+        self.previous_success: float | None = None
+        self._registry: CollectorRegistry | None = None
+        if self._textfile is not None or pushgateway is not None:
+            from worker.observe.metrics_export import previous_success, run_registry
+
+            # Read before this run writes the file: the last success of the runs before it.
+            self.previous_success = previous_success(self._textfile, shard)
+            self._registry = run_registry(self)
         self._written_exit: int | None = None
 
     def attach(self, run_id: str, stats: RunStats) -> None:
@@ -148,8 +76,10 @@ class Metrics:
 
     def write_textfile(self) -> None:
         """Rewrite the textfile atomically (no-op without --metrics-file)."""
-        if self._textfile is None:
+        if self._textfile is None or self._registry is None:
             return
+        from prometheus_client import write_to_textfile
+
         try:
             write_to_textfile(self._textfile, self._registry)
         except OSError as exc:
@@ -158,8 +88,10 @@ class Metrics:
     def write_final_textfile(self) -> None:
         """The end-of-run textfile; if it cannot be written, the one written while running is
         removed, so that a stale in-progress file never stands for the finished run."""
-        if self._textfile is None:
+        if self._textfile is None or self._registry is None:
             return
+        from prometheus_client import write_to_textfile
+
         try:
             write_to_textfile(self._textfile, self._registry)
         except OSError as exc:
@@ -172,8 +104,10 @@ class Metrics:
 
     def push(self) -> None:
         """Push once to the Pushgateway (no-op without --pushgateway); failures only warn."""
-        if self._pushgateway is None:
+        if self._pushgateway is None or self._registry is None:
             return
+        from prometheus_client import push_to_gateway
+
         grouping = {"shard": self.labels.shard} if self.labels.shard else None
         try:
             push_to_gateway(

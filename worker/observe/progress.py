@@ -13,13 +13,14 @@ import json
 import shutil
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any, TextIO
 
 from worker.clock import utc_now_iso
 from worker.observe.console import json_output, progress_shown
 from worker.observe.summary import RunStats
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 _BAR_REFRESH_SECONDS = 0.5
 
@@ -75,6 +76,8 @@ class ProgressReporter:
             # A terminal that reports no size (0x0, e.g. a bare pty) would make tqdm hide the
             # bar; shutil falls back to 100x24 then.
             size = shutil.get_terminal_size((100, 24))
+            from tqdm import tqdm  # here: a run without a bar need not import it
+
             self._bar = tqdm(
                 total=self._stats.ids_total, unit="id", file=self._stream, desc="thumbsweep",
                 smoothing=0.1, ncols=size.columns, nrows=size.lines,

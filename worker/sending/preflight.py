@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -22,7 +21,7 @@ from pydantic import SecretStr
 from worker.api.client import open_api
 from worker.api.person import PersonLookup
 from worker.errors import ExitCode, ThumbsweepError
-from worker.input.batching import Batcher, PersonBatch
+from worker.input.batching import Batcher
 from worker.run_setup import RunSetup
 from worker.sending.guards import Guard
 from worker.sending.options import SenderOptions
@@ -65,38 +64,6 @@ class PreflightReport:
     def matches(self, min_match: float) -> bool:
         """Whether enough of the sampled ids exist (an unchecked sample always passes)."""
         return self.cannot_check is not None or not self.ids or self.found >= min_match * self.ids
-
-
-def sample_persons(
-    batches: Iterable[PersonBatch], size: int, rng: random.Random
-) -> list[tuple[str, int, tuple[int, ...]]]:
-    """Up to `size` persons drawn uniformly from the plan, each with all its planned ids.
-
-    Reservoir sampling (algorithm R): one pass, memory for `size` persons only. A person's
-    batches come one after another, so they are joined before the draw.
-    """
-    chosen: list[tuple[str, int, tuple[int, ...]]] = []
-    seen = 0
-    current: tuple[str, int, tuple[int, ...]] | None = None
-
-    def draw(person: tuple[str, int, tuple[int, ...]]) -> None:
-        nonlocal seen
-        seen += 1
-        if len(chosen) < size:
-            chosen.append(person)
-        elif (slot := rng.randrange(seen)) < size:
-            chosen[slot] = person
-
-    for batch in batches:
-        if current is not None and current[:2] == (batch.workspace, batch.person_id):
-            current = (*current[:2], current[2] + batch.thumbnail_ids)
-            continue
-        if current is not None:
-            draw(current)
-        current = (batch.workspace, batch.person_id, batch.thumbnail_ids)
-    if current is not None:
-        draw(current)
-    return chosen
 
 
 async def check_sample(
@@ -216,7 +183,7 @@ async def run_preflight(
     if api is None and credentials is None:
         log.info("preflight: skipped (no credentials; a dry run does not need them)")
         return
-    sample = sample_persons(batcher.batches(settings.max_ids_per_request), settings.preflight, rng)
+    sample = batcher.sample(settings.preflight, rng)
     async with contextlib.AsyncExitStack() as resources:
         lookups: PersonLookupApi
         if isinstance(api, PersonLookupApi):
