@@ -113,8 +113,9 @@ def test_rate_limiter_spaces_request_starts() -> None:
     assert gaps == pytest.approx([1 / 50] * 10)
 
 
-def test_rate_zero_means_no_limit() -> None:
-    """A rate of 0 never waits."""
+def test_rate_zero_means_no_known_limit() -> None:
+    """A rate of 0 is no known limit: the fast start doubles the pace every 10 ms, so a
+    thousand starts take under 0.1 s (and little real time)."""
 
     async def waited() -> float:
         loop = asyncio.get_running_loop()
@@ -126,5 +127,5 @@ def test_rate_zero_means_no_limit() -> None:
         return loop.time() - before
 
     started = time.perf_counter()
-    assert in_virtual_time(waited()) == 0.0
+    assert in_virtual_time(waited()) < 0.1
     assert time.perf_counter() - started < 0.5
