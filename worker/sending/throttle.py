@@ -43,6 +43,8 @@ MEASURE_SECONDS = 0.15  # seconds of send time a quota measurement spans at leas
 MEASURE_ANSWERS = 8  # answers a quota measurement needs at least
 MEASURE_MAX_429 = 4  # 429s (more than accepted) in one measurement: the rate is far too high
 MEASURE_BELOW_SHARE = 0.1  # at most this share of 429s in a measurement: below the quota
+PROBE_AFTER = 4.0  # seconds without a 429 (pace binding) before the quota is measured again
+PROBE_FACTOR = 1.25  # ... starting this much above the current rate
 RATE_WINDOW = 0.05  # seconds over which the achieved start rate is counted
 REESTIMATE_SECONDS = 2.0
 REESTIMATE_SHARE = 0.2
@@ -196,6 +198,13 @@ class RateLimiter:
             return
         self._changed = now
         quiet = min(now - self._last_429, 10.0)
+        if quiet >= PROBE_AFTER and not (self.achieved and self._rate > 2 * self.achieved):
+            # Quiet for long while the pace binds: capacity was freed (another process
+            # finished) or the estimate was low. Measure upwards rather than creep.
+            self._last_429 = now
+            self._below, self._above = self._rate, None
+            self._measure(now, self._rate * PROBE_FACTOR)
+            return
         base = max(self._rate, self._reference)
         grown = self._rate + base * self._growth * (1 + quiet) ** 2 * elapsed
         if self.achieved is not None:
