@@ -77,7 +77,9 @@ def persons_file(path: Path, first: int, count: int) -> Path:
     return path
 
 
-def thumbsweep(client: str | None, base_url: str, jobs: Path, ledger: Path, *extra: str) -> Finished:
+def thumbsweep(
+    client: str | None, base_url: str, jobs: Path, ledger: Path, *extra: str
+) -> Finished:
     """Run thumbsweep (from `client`'s checkout when given) over `jobs` to the end."""
     env = dict(BENCH_ENV)
     if client is not None:
@@ -248,7 +250,9 @@ def main() -> None:
     names = [name for name in args.only.split(",") if name]
     unknown = sorted(set(names) - set(SCENARIOS))
     if unknown:
-        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+        parser.error(
+            f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
+        )
     client = os.path.abspath(args.client) if args.client else None
     with tempfile.TemporaryDirectory(prefix="thumbsweep-throttle-") as tmp:
         results = [scenario(Path(tmp), name, args.scale, client) for name in names]

@@ -160,10 +160,11 @@ async def test_the_rate_grows_back_but_never_past_the_ceiling() -> None:
     start = await limiter.acquire(Guard())
     limiter.on_throttled(start, None)
     assert limiter.rate == pytest.approx(50)
-    rates = []
+    rates: list[float] = []
     for _ in range(60):
         clock.now += 0.1
         limiter.on_accepted(clock.now)
+        assert limiter.rate is not None
         rates.append(limiter.rate)
     assert rates == sorted(rates)
     assert rates[-1] == 100

@@ -157,7 +157,9 @@ class RateLimiter:
     def _cruise(self, now: float, rate: float) -> None:
         self.phase = Phase.CRUISE
         self._set_rate(rate)
-        log.debug("rate: cruising from %.1f requests/s (quota measured: %s)", self._rate, self.quota)
+        log.debug(
+            "rate: cruising from %.1f requests/s (quota measured: %s)", self._rate, self.quota
+        )
         self._changed = now
         self._watch_from = now
         self._watch_answers = 0
