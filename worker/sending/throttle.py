@@ -4,17 +4,19 @@ NAVER Cloud documents no Retry-After on 429 and sets quotas per API key (a token
 gateway), so the worker finds the allowed rate itself. Every start, retries of 429'd batches
 included, goes through one `Pacer`; this controller sets its rate, in three phases:
 
-- start: pace at `start_rate` (derived from the concurrency) and double the rate every
-  `DOUBLE_EVERY` seconds; once the rate is far above what the senders actually start (an API
+- start: pace at `start_rate` (256 requests/s) and double the rate every `DOUBLE_EVERY`
+  seconds; once the rate is far above what the senders actually start (an API
   that never throttles), stop pacing altogether, so a fast endpoint is not held back;
 - measure (after the first 429, and whenever the estimate is stale): a 429 means the bucket is
   empty, and while it stays empty the requests it accepts arrive exactly at its refill rate. So
   the controller paces at a fraction of what it sent when the 429 came, and counts, by *send*
   time, the requests accepted over a short window (`MEASURE_SECONDS`): accepted / window is the
-  quota (or this process's share of it). A window without any 429 means the rate is below the
-  quota: double it and measure again; a window with many 429s: halve it and measure again;
-- cruise: pace at the estimate and probe upwards gently (`growth` per second, faster the longer
-  no 429 came, so an estimate that came out low is soon corrected), and cut `cut` on each 429.
+  quota (or this process's share of it). A window with under `MEASURE_BELOW_SHARE` 429s means
+  the rate is below the quota: go up; one with more 429s than accepted requests: go down (each
+  time at most x2 or /4, bisecting in log space between the rates seen below and above);
+- cruise: pace at 1.02 x the estimate and probe upwards: `growth` x the largest quota measured,
+  per second, times (1 + seconds since the last 429) cubed, so an estimate that came out low,
+  or capacity that another process freed, is taken up within seconds; cut `cut` on each 429.
   Cutting on *each* 429 makes processes that share a key converge to equal shares: the one that
   sends more gets more 429s. If 429s exceed `REESTIMATE_SHARE` of the answers over
   `REESTIMATE_SECONDS` (the quota shrank, another process started), measure again.
@@ -43,8 +45,6 @@ MEASURE_SECONDS = 0.15  # seconds of send time a quota measurement spans at leas
 MEASURE_ANSWERS = 8  # answers a quota measurement needs at least
 MEASURE_MAX_429 = 4  # 429s (more than accepted) in one measurement: the rate is far too high
 MEASURE_BELOW_SHARE = 0.1  # at most this share of 429s in a measurement: below the quota
-PROBE_AFTER = 4.0  # seconds without a 429 (pace binding) before the quota is measured again
-PROBE_FACTOR = 1.25  # ... starting this much above the current rate
 RATE_WINDOW = 0.05  # seconds over which the achieved start rate is counted
 REESTIMATE_SECONDS = 2.0
 REESTIMATE_SHARE = 0.2
@@ -200,15 +200,8 @@ class RateLimiter:
             return
         self._changed = now
         quiet = min(now - self._last_429, 10.0)
-        if quiet >= PROBE_AFTER and not (self.achieved and self._rate > 2 * self.achieved):
-            # Quiet for long while the pace binds: capacity was freed (another process
-            # finished) or the estimate was low. Measure upwards rather than creep.
-            self._last_429 = now
-            self._below, self._above = self._rate, None
-            self._measure(now, self._rate * PROBE_FACTOR)
-            return
         base = max(self._rate, self._reference)
-        grown = self._rate + base * self._growth * (1 + quiet) ** 2 * elapsed
+        grown = self._rate + base * self._growth * (1 + quiet) ** 3 * elapsed
         if self.achieved is not None:
             # Not far beyond what is really sent (e.g. when concurrency is the limit).
             grown = min(grown, max(self._rate, 2 * self.achieved))
