@@ -5,7 +5,7 @@ later).
 Only one waiting request sleeps (the head of the line); the others wait on a future in a FIFO
 and are handed the head in turn, so a start costs O(1) whatever the number of senders, and a
 rate change or a pause is seen by the next start. With no rate (unpaced) and no pause a start
-is a clock read and two comparisons.
+is a clock read and a few comparisons, whatever the queue.
 
 Starts are spaced from the previous start's slot, not from when the head woke up: a timer that
 fires up to `slack` late lets the next starts catch up at once, so a busy event loop does not
@@ -58,7 +58,12 @@ class Pacer:
     async def start(self, guard: Guard) -> float:
         """Wait for this request's turn (or a stop); return the start time."""
         now = self._clock()
-        if not self._head and now >= self._next and now >= self._paused_until:
+        # Unpaced, no line to keep: a queue left over from paced times drains on its own.
+        if (
+            (not self._head or not self.interval)
+            and now >= self._next
+            and now >= self._paused_until
+        ):
             self._take(now)
             return now
         if self._head:

@@ -129,15 +129,15 @@ class RateLimiter:
             self.achieved = self._window_starts / elapsed
             self._window_from = started
             self._window_starts = 0
-        if self.phase is Phase.START:
+        if self._paced and self.phase is Phase.START:
             self._speed_up(started)
         return started
 
     def _speed_up(self, now: float) -> None:
-        """Start phase: double every DOUBLE_EVERY; unpaced once far above the achieved rate."""
+        """Start phase: double every DOUBLE_EVERY; unpaced (until a 429) once far above the
+        achieved rate."""
         if self.achieved is not None and self._rate > UNPACED_ABOVE * self.achieved:
-            if self._paced:
-                self._set_rate(self._rate, paced=False)
+            self._set_rate(self._rate, paced=False)
             return
         doublings = int((now - self._changed) / DOUBLE_EVERY)
         if doublings > 0:
