@@ -37,9 +37,10 @@ demo: venv
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache *.egg-info
 
-# Issue 3's throttling targets against the emulated 200/s gateway (about a minute per run pair).
-bench-throttle: venv
-	$(BIN)/python bench/throttle.py --runs 3
+# Issue 12's throttling scenarios against emulated token-bucket gateways (about three minutes);
+# redraws docs/benchmarks-throttle.png.
+bench-throttle: $(BENCH_STAMP)
+	$(BIN)/python bench/throttle.py --plot docs/benchmarks-throttle.png
 
 # Issue 9's --resume targets: `run --resume --dry-run` on a 1M-record ledger against the same
 # run without --resume, for a JSONL and a CSV ledger (about three minutes, ~0.7 GB of scratch).

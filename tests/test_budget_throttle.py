@@ -1,4 +1,4 @@
-"""The retry budget and the adaptive (AIMD) rate limiter, on fake clocks."""
+"""The retry budget and the rate limiter's safeguards (Retry-After), on fake clocks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from tests.virtual_time import in_virtual_time
 from worker.sending.budget import RetryBudget
 from worker.sending.guards import FailureBreaker, Guard
-from worker.sending.throttle import RateLimiter
+from worker.sending.throttle import Phase, RateLimiter
 
 
 class FakeClock:
@@ -71,46 +71,21 @@ def test_breaker_stays_quiet_at_the_rate() -> None:
     assert not guard.tripped
 
 
-async def test_throttle_decreases_on_429_and_grows_back_to_the_ceiling() -> None:
-    """A 429 cuts the rate multiplicatively; successes raise it additively, never past --rate."""
+async def test_the_first_429_without_a_rate_starts_measuring_below_the_rate_sent() -> None:
+    """Without --rate the first 429 ends the fast start: the quota is measured, pacing at a
+    fraction of the rate actually achieved (the search then goes up or down from there)."""
     clock = FakeClock()
-    limiter = RateLimiter(100, retry_after_max=60, decrease=0.5, increase_ratio=0.1, clock=clock)
+    limiter = RateLimiter(0, retry_after_max=60, clock=clock)
     guard = Guard()
-    start = await limiter.acquire(guard)
-    limiter.on_throttled(start, None)
-    assert limiter.rate == pytest.approx(50)
-    clock.now += 1
-    limiter.on_accepted()
-    assert limiter.rate == pytest.approx(55)
-    clock.now += 100
-    limiter.on_accepted()
-    assert limiter.rate == pytest.approx(100)
-
-
-async def test_throttle_ignores_429s_of_requests_sent_before_the_last_decrease() -> None:
-    """A burst of 429s from requests already in flight cuts the rate only once."""
-    clock = FakeClock()
-    limiter = RateLimiter(100, retry_after_max=60, decrease=0.5, clock=clock)
-    guard = Guard()
-    starts = [await limiter.acquire(guard) for _ in range(5)]
-    clock.now += 0.5
-    for start in starts:
-        limiter.on_throttled(start, None)
-    assert limiter.rate == pytest.approx(50)
-    assert limiter.decreases == 1
-
-
-async def test_unlimited_limiter_starts_pacing_at_the_achieved_rate() -> None:
-    """Without --rate the first 429 sets a rate below the rate actually achieved."""
-    clock = FakeClock()
-    limiter = RateLimiter(0, retry_after_max=60, decrease=0.5, clock=clock)
-    guard = Guard()
-    assert limiter.rate is None
+    phases = [limiter.phase]
     for _ in range(11):
         await limiter.acquire(guard)
         clock.now += 0.01  # 100 starts per second
     limiter.on_throttled(clock.now, None)
-    assert limiter.rate == pytest.approx(50, rel=0.01)
+    phases.append(limiter.phase)
+    assert phases == [Phase.START, Phase.MEASURE]
+    assert limiter.rate is not None
+    assert limiter.rate == pytest.approx(100 / 8, rel=0.05)
 
 
 def test_retry_after_pauses_every_start() -> None:

@@ -480,6 +480,7 @@ async def test_stats_endpoint(emulator: Emulator, session: aiohttp.ClientSession
         "deletes_applied": 1,
         "in_flight": 0,
         "max_in_flight": 1,
+        "per_second": [[2, 0]],  # answers to signed routes in each second: [not 429, 429]
     }
     assert mean == emulator.stats.mean_in_flight
     assert 0 < mean <= 1  # one at a time, with a gap between them

@@ -113,8 +113,9 @@ def test_rate_limiter_spaces_request_starts() -> None:
     assert gaps == pytest.approx([1 / 50] * 10)
 
 
-def test_rate_zero_means_no_limit() -> None:
-    """A rate of 0 never waits."""
+def test_rate_zero_means_no_known_limit() -> None:
+    """A rate of 0 is no known limit: the fast start doubles the pace every 10 ms, so a
+    thousand starts take under 0.1 s (and little real time)."""
 
     async def waited() -> float:
         loop = asyncio.get_running_loop()
@@ -126,5 +127,21 @@ def test_rate_zero_means_no_limit() -> None:
         return loop.time() - before
 
     started = time.perf_counter()
-    assert in_virtual_time(waited()) == 0.0
+    assert in_virtual_time(waited()) < 0.1
     assert time.perf_counter() - started < 0.5
+
+
+def test_a_429_without_retry_after_is_retried_at_once_through_the_pacer() -> None:
+    """No backoff after a 429 without Retry-After: the retry goes straight back to the rate
+    limiter (whose pace the 429 has already cut); other retryable failures keep their backoff."""
+
+    async def waited(first: Outcome) -> float:
+        _, attempt = scripted(first, DONE)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await run_batch(RetryPolicy(3, Guard(), 10.0, 30.0, retry_after_max=60), attempt)
+        return loop.time() - started
+
+    throttled = Outcome(deleted=False, http_status=429, retryable=True)
+    assert in_virtual_time(waited(throttled)) == 0.0
+    assert in_virtual_time(waited(RETRYABLE)) > 0.0

@@ -147,12 +147,14 @@ async def test_a_bug_in_the_progress_reporter_stops_the_run_like_any_bug(
     assert result.exit_code == 70
     assert result.stop_reason is not None
     assert "internal error in thumbsweep (RuntimeError" in result.stop_reason
-    assert len(api.calls) == 2  # the two in flight when the reporter failed; nothing after
+    # The ones in flight when the reporter failed, nothing after. (The fast start paces the
+    # first starts 1/256 s apart, so the second may not have started by then.)
+    assert 1 <= len(api.calls) <= 2
     states = final_states(ledger)
     assert set(states) == set(rows)  # every id, exactly once
     deleted = {key for key, status in states.items() if status == "deleted"}
     assert deleted == {("w", b.person_id, b.thumbnail_ids[0]) for b in api.calls}
-    assert list(states.values()).count("skipped") == 38
+    assert list(states.values()).count("skipped") == 40 - len(api.calls)
 
 
 async def test_an_unwritable_metrics_file_only_warns_and_the_run_goes_on(

@@ -185,6 +185,8 @@ class Emulator:
                 response.headers["Date"] = formatdate(now, usegmt=True)
             shown_status = DROPPED if dropped else str(response.status)
             stats.by_status[shown_status] += 1
+            if signed and not dropped:
+                stats.count_answer(started, response.status == 429)
             request_log.info(
                 "%s %s %s %.1f ms", request.method, request.path, shown_status,
                 (loop.time() - started) * 1000,

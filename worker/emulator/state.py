@@ -101,6 +101,8 @@ class EmulatorStats:
     deletes_applied: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    # per second since the first request (by arrival): [answers other than 429, 429s]
+    per_second: list[list[int]] = field(default_factory=list)
     in_flight_integral: float = field(default=0.0, metadata=_IN_PROCESS)  # request-seconds
     first_start: float | None = field(default=None, metadata=_IN_PROCESS)  # loop clock
     last_end: float | None = field(default=None, metadata=_IN_PROCESS)  # loop clock
@@ -119,6 +121,13 @@ class EmulatorStats:
         self._advance(now)
         self.in_flight -= 1
         self.last_end = now
+
+    def count_answer(self, arrived: float, throttled: bool) -> None:
+        """Count one answer in the second (since the first request) its request arrived in."""
+        second = int(arrived - (self.first_start if self.first_start is not None else arrived))
+        while len(self.per_second) <= second:
+            self.per_second.append([0, 0])
+        self.per_second[second][throttled] += 1
 
     def _advance(self, now: float) -> None:
         """Add the time since the last change, weighted by the requests in flight during it."""

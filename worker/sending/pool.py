@@ -166,7 +166,7 @@ class SenderPool:
             if outcome.http_status == 429:
                 self._limiter.on_throttled(start, outcome.retry_after)
             elif outcome.http_status is not None:
-                self._limiter.on_accepted()
+                self._limiter.on_accepted(start)
             if outcome.auth_failure:
                 self.guard.trip(auth_stop_reason(outcome))
             return outcome

@@ -115,7 +115,7 @@ async def _look_up(
         if lookup.http_status == 429:
             limiter.on_throttled(started, lookup.retry_after)
         elif lookup.http_status is not None:
-            limiter.on_accepted()
+            limiter.on_accepted(started)
         if not lookup.retryable or attempt >= options.max_attempts or guard.tripped:
             return lookup
         if lookup.retry_after is not None:

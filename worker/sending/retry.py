@@ -2,8 +2,10 @@
 
 Connection errors, timeouts, 429, 500, 502, 503 and 504 are retried up to `max_attempts`, with
 full-jitter exponential backoff (a random wait in [0, min(cap, initial * 2**n)]). A Retry-After
-from the API is honoured instead, capped. A tripped guard ends the wait and stops further
-attempts.
+from the API is honoured instead, capped. A 429 without Retry-After is retried at once: the
+retry goes back through the rate limiter's pacer like any start (the 429 has already slowed the
+pace), rather than sitting out a backoff while the quota goes unused. A tripped guard ends the
+wait and stops further attempts.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class _StopWhenGuardTripped(stop_base):
 
 
 class _RetryAfterOrFullJitter(wait_base):
-    """Retry-After when the last response carried one (capped), full jitter otherwise."""
+    """Retry-After when the last response carried one (capped); none after a 429 without one
+    (the pacer spaces the retry); full jitter otherwise."""
 
     def __init__(self, initial: float, cap: float, retry_after_cap: float) -> None:
         self._jitter = wait_random_exponential(multiplier=initial, max=cap)
@@ -45,6 +48,8 @@ class _RetryAfterOrFullJitter(wait_base):
             outcome = last.result()
             if isinstance(outcome, Outcome) and outcome.retry_after is not None:
                 return min(outcome.retry_after, self._retry_after_cap)
+            if isinstance(outcome, Outcome) and outcome.http_status == 429:
+                return 0.0
         return float(self._jitter(retry_state))
 
 
