@@ -33,9 +33,11 @@ def dry_run(options: Options, jobs: Path, rows: int, persons: int, tag: str) -> 
         thumbsweep_argv("run", str(jobs), "--dry-run", "--ledger", str(ledger), "-q"),
         cwd=options.work,
     )
-    # Counted in chunks: the 10M ledger need not fit in memory twice.
+    # Counted in chunks: the 10M ledger need not fit in memory twice. The last line is the
+    # run's own record (status `run`), not a person's.
     with ledger.open("rb") as file:
-        records = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: file.read(1 << 20), b""))
+    records = lines - 1
     ledger.unlink()
     figures = {
         "rows": rows,
