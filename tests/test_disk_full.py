@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,3 +133,39 @@ async def test_csv_ledger_that_cannot_get_its_header_stops_before_sending(
     assert "No space left on device" in err
     assert "Traceback" not in err
     assert emulator.stats.total_requests == 0
+
+
+def test_report_whose_working_database_fills_its_directory_exits_74(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """`thumbsweep report` keeps its per-id states in a temporary SQLite database under
+    $TMPDIR; when that directory is full the report says so in one line and exits 74."""
+    ledger = tmp_path / "ledger.jsonl"
+    with ledger.open("w", encoding="utf-8") as out:
+        for person in range(30_000):
+            out.write(json.dumps({
+                "ts": "2026-11-30T10:00:00.000Z", "run_id": "r1", "workspace": "ws",
+                "person_id": person, "thumbnail_ids": [person * 10], "status": "deleted",
+                "http_status": 200, "code": "0", "message": "success", "attempts": 1,
+                "elapsed_ms": 5, "remaining_thumbnail_ids": None,
+                "primary_thumbnail_id": None, "retryable": None,
+            }) + "\n")  # fmt: skip
+    # A page cache of 64 KiB (not 64 MiB) makes the database spill to its file at this size.
+    program = (
+        "import sys, worker.report.final_states as states; states._CACHE_KIB = 64; "
+        "from worker.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "TMPDIR": str(small_disk)}
+    env.pop("SQLITE_TMPDIR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", program, "report", str(ledger), "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 74, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(small_disk) in lines[0]
+    assert "full" in lines[0]
+    assert "TMPDIR" in lines[0]

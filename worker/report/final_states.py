@@ -11,14 +11,19 @@ few of them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from typing import Any, NamedTuple
+
+from worker.errors import ExitCode, ThumbsweepError
 
 STATUS_CODES = {"deleted": 0, "failed": 1, "skipped": 2, "dry_run": 3}
 STATUS_NAMES = {code: name for name, code in STATUS_CODES.items()}
 _CACHE_KIB = 64 * 1024  # SQLite's page cache: what the database may hold in memory
 _CHUNK = 20_000  # rows per executemany
+# SQLite's primary result codes for a file it cannot create, write or read (no space, I/O).
+_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 10, 13, 14
 
 _SCHEMA = """
 CREATE TABLE ids (
@@ -80,6 +85,28 @@ class Numbering:
             found = self._numbers[value] = len(self.values)
             self.values.append(value)
         return found
+
+
+class WorkingSpaceError(ThumbsweepError):
+    """The temporary database cannot be written where SQLite keeps it (exit 74, EX_IOERR)."""
+
+    exit_code = ExitCode.IOERR
+
+
+def working_space_error(exc: sqlite3.Error) -> WorkingSpaceError | None:
+    """The clear error for a database file that could not be written, or None for any other
+    SQLite error (a bug, which must not pass for a full disk)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None or code & 0xFF not in (_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN):
+        return None
+    # Where SQLite puts its temporary files on Unix: the first of these that is set.
+    directory = (
+        os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp"  # noqa: S108 (named, not used)
+    )
+    return WorkingSpaceError(
+        f"the report's temporary database cannot be written in {directory} ({exc}): free "
+        "space there, or set TMPDIR to a directory with more room"
+    )
 
 
 class FinalStates:

@@ -4,6 +4,7 @@ docs: README "Report", the shape every output format renders)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from worker.clock import utc_now_iso
-from worker.report.final_states import PERMANENT, RESUMABLE, FinalStates, IdState, Numbering
+from worker.report.final_states import (
+    PERMANENT,
+    RESUMABLE,
+    FinalStates,
+    IdState,
+    Numbering,
+    working_space_error,
+)
 from worker.report.latency import Latencies
 from worker.report.ledgers import Problems, is_batch, read_records
 from worker.report.runs import BUCKET_SECONDS, RunTally
@@ -78,6 +86,11 @@ def reading(paths: list[Path]) -> Iterator[Reading]:
             for line, record in read_records(path, gathered.problems):
                 gathered.add(record, number, line)
         yield gathered
+    except sqlite3.Error as exc:
+        clear = working_space_error(exc)
+        if clear is None:
+            raise
+        raise clear from None
     finally:
         gathered.final.close()
 

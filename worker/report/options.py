@@ -11,7 +11,11 @@ FORMATS = ("text", "json", "csv", "html")
 EXIT_CODES = (
     ("0", "the report was written (whatever the ledgers say: the report is not the run)"),
     ("2", "usage, or a ledger missing or unreadable (a glob matching nothing); nothing written"),
-    ("74", "--output or --failed-out could not be written; nothing half-written is left"),
+    (
+        "74",
+        "--output or --failed-out could not be written (nothing half-written is left), "
+        "or the temporary database under $TMPDIR",
+    ),
 )
 """The exit codes of `thumbsweep report`, shown by `report --help`; README says the same."""
 
