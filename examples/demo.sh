@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: start the local emulator (with some injected 429s, 503s and dropped connections),
 # show the preflight stopping a swapped-column copy of examples/sample.csv, run thumbsweep on
-# the real file against it, then show the summary and the ledger.
+# the real file against it, then show the summary and the ledger, and write the HTML report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
