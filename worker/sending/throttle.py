@@ -104,7 +104,6 @@ class RateLimiter:
         self.quota: float | None = None  # the last quota measured, requests/s
         # the largest quota measured (or --rate): cruise grows by a share of it
         self._reference = self._ceiling or 0.0
-        self.throttled = 0  # 429s seen
         self._pacer.set_rate(self._rate)
 
     @property
@@ -168,7 +167,6 @@ class RateLimiter:
     def on_throttled(self, started: float, retry_after: float | None) -> None:
         """A 429 for a request that started at `started`, with the Retry-After it carried."""
         now = self._clock()
-        self.throttled += 1
         self._last_429 = now
         if retry_after is not None:
             pause = min(max(0.0, retry_after), self._retry_after_max)  # min(): inf stays finite
