@@ -114,7 +114,24 @@ def _jsonl_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[Pa
         yield PastOutcome(status, permanent, workspace, person_id, ids)
 
 
-def _csv_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[PastOutcome]:
+def csv_rows(
+    path: Path,
+    lines: Iterator[tuple[int, str]],
+    on_bad_line: Callable[[int, str], None] | None = None,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row of a CSV ledger after its header, as {column: cell} with its line number.
+
+    The header must be today's columns or the legacy ones (without `retryable`). A bad header,
+    a row with the wrong number of fields, or broken quoting raises `LedgerCorruptError`; with
+    `on_bad_line` (the report's reader) it is told to it instead, and the row is left out (after
+    a bad header or broken quoting nothing more can be read).
+    """
+
+    def bad(number: int, why: str) -> None:
+        if on_bad_line is None:
+            raise _corrupt(path, number, why)
+        on_bad_line(number, why)
+
     # The csv module's own rules join a quoted cell's lines into one record; its line_num
     # counts the lines it has taken, so a record starts one line after the previous ended.
     reader = csv.reader((line for _, line in lines), strict=True)
@@ -125,30 +142,35 @@ def _csv_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[Past
             number, start = start, reader.line_num + 1
             if number == 1:
                 if tuple(row) not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
-                    raise _corrupt(path, 1, "not a thumbsweep CSV ledger header")
+                    bad(1, "not a thumbsweep CSV ledger header")
+                    return
                 columns = tuple(row)
                 continue
             if not row:
                 continue
             if len(row) != len(columns):
-                raise _corrupt(path, number, f"expected {len(columns)} fields, found {len(row)}")
-            cell = dict(zip(columns, row, strict=True))
-            status = cell["status"]
-            if status not in _RESUMED:
+                bad(number, f"expected {len(columns)} fields, found {len(row)}")
                 continue
-            try:
-                person_id = int(cell["person_id"])
-                ids = [int(part) for part in cell["thumbnail_ids"].split(";")]
-            except ValueError:
-                if status == "deleted":
-                    why = "a deleted record with a bad person or id"
-                    raise _corrupt(path, number, why) from None
-                continue
-            permanent = status == "failed" and cell.get("retryable") == "false"
-            workspace = unescape_csv_cell(cell["workspace"])
-            yield PastOutcome(status, permanent, workspace, person_id, ids)
+            yield number, dict(zip(columns, row, strict=True))
     except csv.Error as exc:
-        raise _corrupt(path, start, f"CSV error: {exc}") from None
+        bad(start, f"CSV error: {exc}")
+
+
+def _csv_outcomes(path: Path, lines: Iterator[tuple[int, str]]) -> Iterator[PastOutcome]:
+    for number, cell in csv_rows(path, lines):
+        status = cell["status"]
+        if status not in _RESUMED:
+            continue
+        try:
+            person_id = int(cell["person_id"])
+            ids = [int(part) for part in cell["thumbnail_ids"].split(";")]
+        except ValueError:
+            if status == "deleted":
+                raise _corrupt(path, number, "a deleted record with a bad person or id") from None
+            continue
+        permanent = status == "failed" and cell.get("retryable") == "false"
+        workspace = unescape_csv_cell(cell["workspace"])
+        yield PastOutcome(status, permanent, workspace, person_id, ids)
 
 
 def iter_outcomes(path: Path) -> Iterator[PastOutcome]:

@@ -2,14 +2,13 @@
 streamed, as the JSON-like dict its JSON Lines line would hold (a CSV line's cells typed back).
 
 It rides on `--resume`'s reader (`complete_lines`: lines split on "\\n" alone, a torn last line
-left out; the CSV header check; `unescape_csv_cell`), but where `--resume` refuses a ledger
-with a corrupt line, a report counts and names it and goes on: a report describes what is
-there, and says what it could not read.
+left out; `csv_rows`: the CSV header check and the rows; `unescape_csv_cell`), but where
+`--resume` refuses a ledger with a corrupt line, a report counts and names it and goes on: a
+report describes what is there, and says what it could not read.
 """
 
 from __future__ import annotations
 
-import csv
 import glob
 import json
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from worker.errors import ConfigError
-from worker.records.record import CSV_COLUMNS, LEGACY_CSV_COLUMNS, unescape_csv_cell
-from worker.records.resume import complete_lines
+from worker.records.record import unescape_csv_cell
+from worker.records.resume import complete_lines, csv_rows
 from worker.records.run_record import RUN_STATUS
 
 SHOWN_PROBLEMS = 5
@@ -147,41 +146,17 @@ def _jsonl_records(
 def _csv_records(
     path: Path, lines: Iterator[tuple[int, str]], problems: Problems
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    # As in --resume: the csv module joins a quoted cell's lines; a record starts one line
-    # after the previous one ended.
-    reader = csv.reader((line for _, line in lines), strict=True)
-    start = 1
-    columns: tuple[str, ...] = CSV_COLUMNS
-    while True:
+    for number, cells in csv_rows(path, lines, lambda line, why: problems.add(path, line, why)):
         try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            problems.add(path, start, f"CSV error: {exc}")
-            return  # the csv module cannot go on after a broken quote
-        number, start = start, reader.line_num + 1
-        if number == 1:
-            if tuple(row) not in (CSV_COLUMNS, LEGACY_CSV_COLUMNS):
-                problems.add(path, 1, "not a thumbsweep CSV ledger header")
-                return
-            columns = tuple(row)
-            continue
-        if not row:
-            continue
-        if len(row) != len(columns):
-            problems.add(path, number, f"expected {len(columns)} fields, found {len(row)}")
-            continue
-        try:
-            yield number, _typed(columns, row)
+            yield number, _typed(cells)
         except ValueError:
             problems.add(path, number, "a cell that is not what its column holds")
 
 
-def _typed(columns: tuple[str, ...], row: list[str]) -> dict[str, Any]:
+def _typed(cells: dict[str, str]) -> dict[str, Any]:
     """A CSV ledger row as the dict its JSON line would be (empty cells are null)."""
     record: dict[str, Any] = {}
-    for name, cell in zip(columns, row, strict=True):
+    for name, cell in cells.items():
         if cell == "":
             record[name] = None
         elif name in _INT_CELLS:
