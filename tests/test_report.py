@@ -16,7 +16,10 @@ from tests.report_helpers import (
     Capture,
     json_report,
     plan,
+    report,
 )
+from tests.report_page import flat, metrics, parse
+from tests.report_page import rows as table_rows
 from worker.emulator.app import Emulator
 
 INVALID_ROW = "w,not-a-person,5\n"
@@ -31,7 +34,8 @@ async def test_report_after_faults_and_a_resume_matches_the_emulator(
     emulator: Emulator, tmp_path: Path, capsys: Capture
 ) -> None:
     """Two runs (a permanent refusal, a 503 until the resume, an invalid row): the report's
-    final states are what the emulator holds, and each run has its exit code and requests."""
+    final states are what the emulator holds, each run has its exit code and requests, and the
+    HTML page of the same ledger shows the JSON report's numbers."""
     rows = single_id_rows(6)
     text = csv_rows(rows) + INVALID_ROW
     emulator.fault_plan = plan({2: LAST_THUMBNAIL, 3: UNAVAILABLE})
@@ -79,6 +83,26 @@ async def test_report_after_faults_and_a_resume_matches_the_emulator(
     assert sum(bucket["count"] for bucket in found["latency_ms"]["histogram"]) == 7
     deleted_per_run = [sum(p["deleted"] for p in s["points"]) for s in found["timeline"]["series"]]
     assert deleted_per_run == [4, 1]
+
+    # The HTML page of the same ledgers shows the JSON report's numbers.
+    page = tmp_path / "report.html"
+    code, out, err = report(capsys, ledger, "--format", "html", "--output", page)
+    assert (code, out) == (0, ""), err
+    root = parse(page.read_text(encoding="utf-8"))
+    shown = metrics(root)
+    for key, expected in head.items():
+        assert shown[f"headline.{key}"] == expected, key
+    for status, expected in found["final_status"].items():
+        assert shown[f"final.{status}"] == expected, status
+    for key in ("count", "p50", "p95", "p99", "max"):
+        assert shown[f"latency.{key}"] == found["latency_ms"][key], key
+    shown_runs = table_rows(root, "runs")
+    assert len(shown_runs) == len(runs)
+    for shown_run, run in zip(shown_runs, runs, strict=True):
+        assert {"run_id", "exit_code", "requests", "retries", "throttled", "ids.deleted"} <= set(
+            shown_run
+        )
+        assert shown_run == {key: flat(run)[key] for key in shown_run}
 
 
 def run_records(ledger: Path, run_id: str) -> list[dict[str, object]]:
