@@ -2,7 +2,8 @@
 
 A fixed pool of `concurrency` senders pulls batches from one shared iterator, so neither tasks
 nor requests in flight ever exceed the bound, and nothing is created per input row. Every batch
-and invalid row ends with exactly one ledger record, written as soon as its outcome is known.
+and invalid row ends with exactly one ledger record, written as the event-loop turn that learns
+its outcome ends (see `worker.records.recorder`).
 """
 
 from __future__ import annotations
@@ -234,6 +235,7 @@ async def run(
         if failed_out is not None:
             failed_out.close()
         if finished:
+            recorder.flush()  # so that the run record's exit code counts a failed write
             ending = _result(run_id, plan, stats, stop, recorder, failed_out)
             recorder.record_run(_run_record(ending, started, setup))
         recorder.close()

@@ -1,9 +1,10 @@
 """The results ledger file: one complete line per record, appended as outcomes arrive.
 
-Each record reaches the operating system in one `write` as soon as it is known, so a SIGKILL
-loses no finished outcome; the file is fsynced about every second (or every
-`SYNC_EVERY_RECORDS` records), on a helper thread so a slow disk never stalls the event loop,
-and again when closed, against power loss. A torn last line left by a crash is cut off when the
+The records handed over together reach the operating system in one `write` (the recorder hands
+over those of one event-loop turn), so a SIGKILL loses only outcomes not yet handed over, whose
+ids --resume sends again. The file is fsynced about every second (or every `SYNC_EVERY_RECORDS`
+records), on a helper thread so a slow disk never stalls the event loop, and again when closed,
+against power loss. A torn last line left by a crash is cut off when the
 ledger is reopened. A failed write (a full disk) is cut back to the last complete line and
 raised as `LedgerWriteError`. What a line holds is `worker.ledger_record`'s business.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -119,16 +121,24 @@ class Ledger:
 
     def write(self, record: LedgerRecord) -> None:
         """Append one record as one complete line, in a single write."""
+        self.write_many((record,))
+
+    def write_many(self, records: Sequence[LedgerRecord]) -> None:
+        """Append records as complete lines, all stamped now, in a single write: on failure
+        none of them is in the file (a partly written tail is cut back)."""
+        ts = utc_now_iso()
         if self.is_csv:
-            self._write(csv_line(record, utc_now_iso(), self._columns))
+            columns = self._columns
+            text = "".join([csv_line(record, ts, columns) for record in records])
         else:
-            self._write(json_line(record, utc_now_iso()))
+            text = "".join([json_line(record, ts) for record in records])
+        self._write(text, len(records))
 
     def write_run(self, record: RunRecord) -> None:
         """Append the run record (see `worker.records.run_record`) as one complete line."""
         self._write(record.csv_line(self._columns) if self.is_csv else record.json_line())
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, lines: int = 1) -> None:
         if self._fd is None:
             raise RuntimeError("ledger is not open")
         data = text.encode("utf-8")
@@ -141,7 +151,7 @@ class Ledger:
             self._cut_back()
             raise LedgerWriteError(self.path, exc) from None
         self._size += size
-        self._unsynced += 1
+        self._unsynced += lines
         if self._unsynced >= SYNC_EVERY_RECORDS or (
             time.monotonic() - self._synced_at >= SYNC_EVERY_SECONDS
         ):
