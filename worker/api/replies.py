@@ -12,6 +12,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
 from worker.api.outcome import Outcome
 from worker.api.redaction import clean_message
 
@@ -20,8 +22,11 @@ AUTH_STATUSES = frozenset({401, 403})
 # The longest wait a Retry-After can ask for here; callers cap it far lower (--retry-after-max).
 # It keeps absurd values (400 digits, the year 9999) finite for every later sum.
 MAX_RETRY_AFTER = 365 * 86400.0
-# The API answers in UTF-8 JSON (RFC 8259; a stray byte-order mark is tolerated, as
-# json.loads would); one decoder serves every response.
+# The API answers in UTF-8 JSON (RFC 8259). msgspec reads a reply in a quarter of the time
+# `json` takes (a good share of a request's CPU against a fast API) and gives the same values
+# whenever it accepts the text; what it refuses and `json` reads (a byte-order mark, NaN, 1e400,
+# lone surrogate escapes) goes to `json`, which decides, as before.
+_decode_fast = msgspec.json.Decoder().decode
 _decode_json = json.JSONDecoder().decode
 
 
@@ -104,6 +109,10 @@ def _decode(body: bytes) -> Any:
     """The JSON payload, or None when the body is not (readable) JSON."""
     if not body:
         return None
+    try:
+        return _decode_fast(body)
+    except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError too
+        pass
     try:
         return _decode_json(body.decode().removeprefix("\ufeff"))
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
