@@ -41,6 +41,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _harness import compile_bytecode
 from suite.cpu import cpu_bound
 from suite.curl import against_curl
 from suite.latency import latency_bound
@@ -115,6 +116,7 @@ def parse_arguments() -> argparse.Namespace:
 def main() -> None:
     """Run the chosen benchmarks in order and print their tables."""
     args = parse_arguments()
+    compile_bytecode()
     print(
         f"thumbsweep benchmarks: {', '.join(args.only)}; --runs {args.runs}, "
         f"--scale {args.scale:g}; python {sys.version.split()[0]}"

@@ -13,7 +13,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from _harness import emulator, run_thumbsweep, single_id_persons
+from _harness import compile_bytecode, emulator, run_thumbsweep, single_id_persons
 
 PERSONS = 20_000
 LOOPS = ("asyncio", "uvloop")
@@ -35,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=4)
     runs = parser.parse_args().runs
+    compile_bytecode()
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in LOOPS}
     with tempfile.TemporaryDirectory() as tmp:
         jobs = single_id_persons(Path(tmp) / "jobs.csv", PERSONS)
