@@ -87,7 +87,7 @@ def parse_arguments() -> argparse.Namespace:
         "--runs",
         type=int,
         default=4,
-        help="alternating run pairs for latency and cpu, runs for memory (default: 4)",
+        help="alternating rounds for latency (cpu: twice as many), runs for memory (default: 4)",
     )
     parser.add_argument(
         "--scale",

@@ -20,8 +20,9 @@ def latency_bound(options: Options) -> Figures:
     )
     results = alternate_networked(options, persons, latency, concurrency, "latency")
     print(
-        f"{options.runs} runs each, alternating; medians (req/s = persons / wall; 'run' "
-        "excludes interpreter start-up, 'process' includes it)"
+        f"{options.runs} runs each, alternating; medians, and ratios as the median of the "
+        "rounds' ratios (req/s = persons / wall; 'run' excludes interpreter start-up, "
+        "'process' includes it)"
     )
     client_table(results, concurrency)
     run_ratio, process_ratio = throughput_ratios(results, target=0.97, goal=1.0)

@@ -105,10 +105,15 @@ def client_table(results: dict[str, list[Figures]], concurrency: int) -> None:
 def ratio(
     results: dict[str, list[Figures]], key: str, against: str = "baseline"
 ) -> tuple[float, list[float]]:
-    """thumbsweep / `against` of the medians of `key`, and of each run pair."""
+    """thumbsweep / `against`: the median of the rounds' ratios, and each round's ratio.
+
+    The two runs of a round ran minutes apart at most, on the same machine state; the median
+    of those paired ratios is steadier on a shared machine than the ratio of two medians taken
+    over different moments.
+    """
     ours, theirs = column(results["thumbsweep"], key), column(results[against], key)
     pairs = [a / b if b else NAN for a, b in zip(ours, theirs, strict=True)]
-    return median(ours) / median(theirs), pairs
+    return median(pairs), pairs
 
 
 def throughput_ratios(

@@ -138,13 +138,16 @@ def networked_run(
 def alternate(
     runs: int, one: Callable[[str, int], Figures], clients: tuple[str, ...] = CLIENTS
 ) -> dict[str, list[Figures]]:
-    """baseline, thumbsweep, baseline, thumbsweep, ...: `runs` rounds of `one(client, index)`.
+    """`runs` rounds of `one(client, index)`, every client once per round.
 
-    Alternating spreads a shared machine's drift over every client instead of onto one.
+    Alternating spreads a shared machine's drift over every client instead of onto one, and
+    each round starts with the next client (baseline, thumbsweep; then thumbsweep, baseline),
+    so that no client always runs first, or always right after another one.
     """
     results: dict[str, list[Figures]] = {client: [] for client in clients}
     for index in range(runs):
-        for client in clients:
+        shift = index % len(clients)
+        for client in clients[shift:] + clients[:shift]:
             results[client].append(one(client, index))
             print(
                 f"  {client} run {index + 1}/{runs}: {results[client][-1]['last_stderr_line']}",
@@ -160,10 +163,11 @@ def alternate_networked(
     concurrency: int,
     name: str,
     clients: tuple[str, ...] = CLIENTS,
+    rounds: int | None = None,
 ) -> dict[str, list[Figures]]:
-    """--runs alternating rounds of networked runs of `clients` (the baseline and thumbsweep)."""
+    """Alternating rounds (--runs unless given) of networked runs of `clients`."""
     return alternate(
-        options.runs,
+        options.runs if rounds is None else rounds,
         lambda client, index: networked_run(
             options, client, persons, latency_ms, concurrency, f"{name}-{client}-{index}"
         ),
