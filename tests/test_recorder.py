@@ -129,3 +129,29 @@ async def test_a_failed_write_prints_each_of_its_records_once_and_says_so_once(
     assert len(told) == 1
     assert "No space left on device" in told[0]
     assert ledger.path.read_text() == ""
+
+
+async def test_a_bug_while_writing_at_the_turn_end_stops_the_run_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """At the end of a turn no sender would see an exception: the ledger counts as failed (the
+    run starts nothing new), the records go to stderr, and nothing escapes into the loop."""
+    ledger = CountingLedger(tmp_path / "ledger.jsonl")
+    ledger.open()
+    fallback = io.StringIO()
+    told: list[str] = []
+    escaped: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: escaped.append(context))
+    recorder = Recorder(ledger, RunStats(), on_ledger_failure=told.append, fallback=fallback)
+    broken = LedgerRecord("r1", "deleted", 7, 1, (10,), 200, "0")  # type: ignore[arg-type]
+    recorder.record(_deleted(2))
+    recorder.record(broken)  # a workspace that is not text: the JSON line cannot be built
+    await asyncio.sleep(0)
+    recorder.close()
+    assert escaped == []
+    assert len(told) == 1
+    assert "internal error (TypeError)" in told[0]
+    printed = [json.loads(line) for line in fallback.getvalue().splitlines()]
+    assert [(p["person_id"], p["thumbnail_ids"]) for p in printed] == [(2, [20]), (1, [10])]
+    assert recorder.unwritten == 2
+    assert ledger.path.read_text() == ""

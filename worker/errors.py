@@ -59,9 +59,9 @@ class LedgerWriteError(ThumbsweepError):
 
     exit_code = ExitCode.IOERR
 
-    def __init__(self, path: Path, error: OSError) -> None:
+    def __init__(self, path: Path, error: OSError | str) -> None:
         self.path = path
-        self.reason = describe_os_error(error)
+        self.reason = error if isinstance(error, str) else describe_os_error(error)
         super().__init__(f"cannot write the ledger '{path}': {self.reason}")
 
 

@@ -4,9 +4,9 @@ The records handed over together reach the operating system in one `write` (the 
 over those of one event-loop turn), so a SIGKILL loses only outcomes not yet handed over, whose
 ids --resume sends again. The file is fsynced about every second (or every `SYNC_EVERY_RECORDS`
 records), on a helper thread so a slow disk never stalls the event loop, and again when closed,
-against power loss. A torn last line left by a crash is cut off when the
-ledger is reopened. A failed write (a full disk) is cut back to the last complete line and
-raised as `LedgerWriteError`. What a line holds is `worker.ledger_record`'s business.
+against power loss. A torn last line left by a crash is cut off when the ledger is reopened. A
+failed write (a full disk) is cut back to the last complete line and raised as
+`LedgerWriteError`. What a line holds is `worker.records.record`'s business.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ left looking complete.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -94,6 +95,10 @@ class Recorder:
                 return
             except LedgerWriteError as exc:
                 self._ledger_failed(exc, "write")
+            except Exception as exc:  # a bug: at the end of a turn no sender would see it
+                log.debug("internal error writing the ledger", exc_info=exc)
+                reason = f"thumbsweep hit an internal error ({type(exc).__name__})"
+                self._ledger_failed(LedgerWriteError(self._ledger.path, reason), "write")
         for record in records:
             self._print(record)
 
@@ -138,8 +143,15 @@ class Recorder:
     def _print(self, record: LedgerRecord) -> None:
         self.unwritten += 1
         stream = self._fallback_stream or sys.stderr
+        ts = utc_now_iso()
         try:
-            stream.write(json_line(record, utc_now_iso()))
+            line = json_line(record, ts)
+        except Exception:  # the bug that failed the ledger's write: still name the ids
+            fields = ("run_id", "status", "workspace", "person_id", "thumbnail_ids", "message")
+            kept = {"ts": ts, **{name: getattr(record, name) for name in fields}}
+            line = json.dumps(kept, default=str) + "\n"
+        try:
+            stream.write(line)
             stream.flush()
         except (OSError, ValueError):  # stderr itself is gone: nothing more can be done
             pass
