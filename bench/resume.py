@@ -68,12 +68,12 @@ def make_inputs(work: Path, persons: int, new: int, suffix: str, seed: int = 1) 
     try:
         for person in order:
             thumbnail_id = person * 10 + 1
-            writer.write(LedgerRecord(
+            writer.write_many([LedgerRecord(
                 run_id="20261124T140102Z-3f9a2c", status="deleted", workspace="bench",
                 person_id=person, thumbnail_ids=(thumbnail_id,), http_status=200, code="0",
                 message="success", attempts=1, elapsed_ms=48,
                 remaining_thumbnail_ids=(thumbnail_id + 7,), primary_thumbnail_id=thumbnail_id + 7,
-            ))  # fmt: skip
+            )])  # fmt: skip
     finally:
         writer.close()
     return Inputs(manifest, ledger, already_deleted=persons, to_delete=new)

@@ -103,5 +103,5 @@ def write_ledger(path: Path, *records: LedgerRecord) -> None:
     ledger = Ledger(path)
     ledger.open()
     for record in records:
-        ledger.write(record)
+        ledger.write_many([record])
     ledger.close()

@@ -125,7 +125,7 @@ def test_fsync_runs_periodically_not_only_at_close(
     ledger = Ledger(tmp_path / "l.jsonl")
     ledger.open()
     for _ in range(SYNC_EVERY_RECORDS * 2 + 5):
-        ledger.write(DELETED)
+        ledger.write_many([DELETED])
         ledger.wait_for_sync()
     assert len(synced) >= 2
     ledger.close()
@@ -137,7 +137,7 @@ def test_each_record_is_on_disk_before_close(tmp_path: Path) -> None:
     path = tmp_path / "l.jsonl"
     ledger = Ledger(path)
     ledger.open()
-    ledger.write(DELETED)
+    ledger.write_many([DELETED])
     assert json.loads(path.read_text())["status"] == "deleted"
     ledger.close()
 

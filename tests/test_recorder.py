@@ -25,10 +25,6 @@ class CountingLedger(Ledger):
         super().__init__(path)
         self.writes: list[int] = []
 
-    def write(self, record: LedgerRecord) -> None:
-        self.writes.append(1)
-        super().write(record)
-
     def write_many(self, records: Sequence[LedgerRecord]) -> None:
         self.writes.append(len(records))
         super().write_many(records)

@@ -119,10 +119,6 @@ class Ledger:
             os.ftruncate(fd, complete)
             self._size = complete
 
-    def write(self, record: LedgerRecord) -> None:
-        """Append one record as one complete line, in a single write."""
-        self.write_many((record,))
-
     def write_many(self, records: Sequence[LedgerRecord]) -> None:
         """Append records as complete lines, all stamped now, in a single write: on failure
         none of them is in the file (a partly written tail is cut back)."""
