@@ -7,12 +7,16 @@ not import tqdm. `-X importtime` lists every module the child imported.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import ssl
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cli import thumbsweep
+from tests.net_relay import self_signed_certificate
 from worker.api import client
 from worker.api.client import open_session
 from worker.errors import ConfigError
@@ -72,4 +76,51 @@ async def test_an_unreadable_ca_bundle_is_a_config_error(tmp_path: Path) -> None
     """A bundle that cannot be loaded stops the run with a clear message, not a traceback."""
     with pytest.raises(ConfigError, match="cannot load the CA bundle"):
         async with open_session(1, tmp_path / "missing.pem"):
+            pass
+
+
+_COUNT_CONTEXTS = """
+import asyncio, ssl, sys
+from pydantic import SecretStr
+from worker.api.client import open_api
+from worker.run_setup import RunSetup
+from worker.settings import load_settings
+
+made = []
+create = ssl.create_default_context
+ssl.create_default_context = lambda *a, **k: made.append(k) or create(*a, **k)
+
+async def main() -> None:
+    settings = load_settings({"base_url": "https://127.0.0.1:9", "ledger": sys.argv[1]}, None)
+    async with open_api(RunSetup.from_settings(settings).api, ("a", SecretStr("b")), 2):
+        pass
+
+asyncio.run(main())
+print(len(made))
+"""
+
+
+async def test_ssl_cert_file_is_not_loaded_a_second_time(tmp_path: Path) -> None:
+    """SSL_CERT_FILE as it was when aiohttp was imported is already in aiohttp's default
+    context (OpenSSL reads it): a run builds no TLS context of its own (one costs the CPU of a
+    few hundred requests)."""
+    cert, _ = self_signed_certificate(tmp_path)
+    env = {**os.environ, "SSL_CERT_FILE": str(cert)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _COUNT_CONTEXTS, str(tmp_path / "l.jsonl"),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0, err.decode()
+    assert out.decode().split() == ["0"]
+
+
+async def test_an_unreadable_ssl_cert_file_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_FILE naming no readable file stops the run with a clear message, as a bad
+    --ca-bundle does, instead of OpenSSL silently trusting nothing from it."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigError, match=r"cannot load the CA bundle .*missing\.pem"):
+        async with open_session(1):
             pass

@@ -7,7 +7,6 @@ the run's shard, and the sender pool gets its own options rather than the whole 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +62,11 @@ class RunSetup:
             max_failure_rate=settings.max_failure_rate,
             drain_timeout=settings.drain_timeout,
         )
-        ssl_cert_file = os.environ.get("SSL_CERT_FILE")
         api = ApiOptions(
             base_url=settings.base_url,
             timeout=settings.timeout,
             method=settings.method,
             proxy=settings.proxy,
-            # OpenSSL's own variable, read here because aiohttp's default context ignores it.
-            ca_bundle=settings.ca_bundle or (Path(ssl_cert_file) if ssl_cert_file else None),
+            ca_bundle=settings.ca_bundle,
         )
         return cls(settings, shard, outputs, sender, api)

@@ -253,6 +253,46 @@ def proxy_from_environment(url: URL) -> str | None:
     return urllib.request.getproxies().get(url.scheme)
 
 
+# aiohttp makes its default TLS context once, when imported, from OpenSSL's default CAs, which
+# honour SSL_CERT_FILE and SSL_CERT_DIR as they were then (in a run: as they are now).
+_CA_ENVIRONMENT = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+_CA_ENVIRONMENT_AT_IMPORT = tuple(os.environ.get(name) for name in _CA_ENVIRONMENT)
+
+
+def verifying(ca_bundle: Path | None) -> ssl.SSLContext | Literal[True]:
+    """How the connector verifies the API's certificate: against `ca_bundle`'s CAs, or else
+    OpenSSL's defaults (`SSL_CERT_FILE` and `SSL_CERT_DIR` when set, else the system's).
+
+    For the defaults this is aiohttp's own context (True), already loaded at its import: loading
+    ~150 CAs again would cost as much CPU as a few hundred requests. A fresh one is made only if
+    the environment changed since (tests do). A `SSL_CERT_FILE` that cannot be read is an error
+    here, as a `--ca-bundle` is, rather than a silent fall-back to no CA at all.
+    """
+    if ca_bundle is not None:
+        return trusting(ca_bundle)
+    cert_file = os.environ.get("SSL_CERT_FILE")
+    if cert_file:
+        try:
+            with open(cert_file, "rb"):
+                pass
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot load the CA bundle '{cert_file}' (SSL_CERT_FILE): "
+                f"{exc.strerror or type(exc).__name__}"
+            ) from None
+    environment = tuple(os.environ.get(name) for name in _CA_ENVIRONMENT)
+    if environment == _CA_ENVIRONMENT_AT_IMPORT:
+        return True
+    return _openssl_defaults(*environment)
+
+
+@functools.lru_cache(maxsize=4)
+def _openssl_defaults(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """OpenSSL's default CAs as the environment names them now (the arguments are the cache's
+    key; OpenSSL reads the variables itself)."""
+    return ssl.create_default_context()
+
+
 @functools.lru_cache(maxsize=4)
 def trusting(ca_bundle: Path) -> ssl.SSLContext:
     """A TLS context that trusts the CAs of `ca_bundle` (a PEM file) instead of the system's.
@@ -273,11 +313,10 @@ async def open_session(
 ) -> AsyncIterator[aiohttp.ClientSession]:
     """The one aiohttp session of a run, with a connection pool of `concurrency`.
 
-    `ca_bundle` (a PEM file) replaces the system's trusted CAs, e.g. with a TLS-inspecting
-    proxy's CA. The proxy is not the session's business (see `proxy_from_environment`).
+    `ca_bundle` (a PEM file) replaces OpenSSL's default CAs, e.g. with a TLS-inspecting proxy's
+    CA (see `verifying`). The proxy is not the session's business (see `proxy_from_environment`).
     """
-    tls: ssl.SSLContext | bool = True if ca_bundle is None else trusting(ca_bundle)
-    connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=verifying(ca_bundle))
     async with aiohttp.ClientSession(
         connector=connector, headers={"User-Agent": f"thumbsweep/{__version__}"}
     ) as session:

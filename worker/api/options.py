@@ -18,7 +18,7 @@ class ApiOptions:
     timeout: float  # seconds for one attempt
     method: Literal["delete", "post"] = "delete"  # which form of the remove call
     proxy: str | None = None  # beats HTTP(S)_PROXY; may hold credentials: never print it
-    ca_bundle: Path | None = None  # --ca-bundle, else SSL_CERT_FILE, else the system's CAs
+    ca_bundle: Path | None = None  # --ca-bundle; None: OpenSSL's defaults (SSL_CERT_FILE, ...)
 
     def __repr__(self) -> str:
         # The proxy URL may carry a password: show only whether one is set.
