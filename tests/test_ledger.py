@@ -160,6 +160,7 @@ _ids = st.tuples() | st.lists(st.integers(min_value=0, max_value=2**63 - 1), max
     elapsed_ms=st.none() | st.integers(min_value=0, max_value=10**7),
     remaining=st.none() | _ids,
     primary=st.none() | st.integers(min_value=0, max_value=2**63 - 1),
+    retryable=st.none() | st.booleans(),
 )
 def test_json_line_is_exactly_what_json_would_encode(
     run_id: str,
@@ -174,12 +175,13 @@ def test_json_line_is_exactly_what_json_would_encode(
     elapsed_ms: int | None,
     remaining: tuple[int, ...] | None,
     primary: int | None,
+    retryable: bool | None,
 ) -> None:
     """The hand-assembled line equals json's encoding of the record's fields, for any text
     (quotes, backslashes, control characters, non-ASCII) and any field left empty."""
     record = LedgerRecord(
         run_id, status, workspace, person_id, thumbnail_ids, http_status, code, message,
-        attempts, elapsed_ms, remaining, primary,
+        attempts, elapsed_ms, remaining, primary, retryable,
     )  # fmt: skip
     ts = "2026-11-24T14:01:02.123Z"
     expected = json.dumps(record.as_dict(ts), ensure_ascii=False, separators=(",", ":"))

@@ -105,20 +105,9 @@ class LedgerRecord(NamedTuple):
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _json_text(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
-def _json_int(value: int | None) -> str:
-    return "null" if value is None else str(value)
-
-
-def _json_bool(value: bool | None) -> str:
-    return "null" if value is None else ("true" if value else "false")
-
-
-def _json_ids(ids: tuple[int, ...] | None) -> str:
-    return "null" if ids is None else "[" + ",".join(map(str, ids)) + "]"
+def _json_ids(ids: tuple[int, ...]) -> str:
+    """A non-empty tuple of ids as a JSON array (one id, the usual case, without a join)."""
+    return f"[{ids[0]}]" if len(ids) == 1 else "[" + ",".join(map(str, ids)) + "]"
 
 
 def _surrogate_escape(match: re.Match[str]) -> str:
@@ -149,16 +138,23 @@ def json_line(record: LedgerRecord, ts: str) -> str:
     """
     if record.status == "invalid":
         return _utf8_safe(_encode_json(record.as_dict(ts)) + "\n")
+    # Unpacked and written inline: one line per request, and a helper call per field cost more
+    # than the rest of the line. The status is one of STATUSES (plain ASCII, never escaped).
+    (run_id, status, workspace, person_id, ids, http_status, code, message, attempts,
+     elapsed_ms, remaining, primary, retryable, _, _) = record  # fmt: skip
     line = (
-        f'{{"ts":"{ts}","run_id":{_json_text(record.run_id)},'
-        f'"workspace":{_json_text(record.workspace)},"person_id":{_json_int(record.person_id)},'
-        f'"thumbnail_ids":{_json_ids(record.thumbnail_ids)},"status":{_json_text(record.status)},'
-        f'"http_status":{_json_int(record.http_status)},"code":{_json_text(record.code)},'
-        f'"message":{_json_text(record.message)},"attempts":{record.attempts},'
-        f'"elapsed_ms":{_json_int(record.elapsed_ms)},'
-        f'"remaining_thumbnail_ids":{_json_ids(record.remaining_thumbnail_ids)},'
-        f'"primary_thumbnail_id":{_json_int(record.primary_thumbnail_id)},'
-        f'"retryable":{_json_bool(record.retryable)}}}\n'
+        f'{{"ts":"{ts}","run_id":{encode_basestring(run_id)},'
+        f'"workspace":{"null" if workspace is None else encode_basestring(workspace)},'
+        f'"person_id":{"null" if person_id is None else person_id},'
+        f'"thumbnail_ids":{_json_ids(ids) if ids else "[]"},"status":"{status}",'
+        f'"http_status":{"null" if http_status is None else http_status},'
+        f'"code":{"null" if code is None else encode_basestring(code)},'
+        f'"message":{"null" if message is None else encode_basestring(message)},'
+        f'"attempts":{attempts},"elapsed_ms":{"null" if elapsed_ms is None else elapsed_ms},'
+        f'"remaining_thumbnail_ids":'
+        f"{'null' if remaining is None else _json_ids(remaining) if remaining else '[]'},"
+        f'"primary_thumbnail_id":{"null" if primary is None else primary},'
+        f'"retryable":{"null" if retryable is None else "true" if retryable else "false"}}}\n'
     )
     return line if line.isascii() else _utf8_safe(line)  # the check inline: ASCII is the norm
 
