@@ -284,18 +284,21 @@ class SenderPool:
         primary: int | None = None,
         retryable: bool | None = None,
     ) -> LedgerRecord:
+        if message is None and outcome is not None:
+            message = outcome.message
+        # Positional, in field order: one record per request, and keywords cost twice as much.
         return LedgerRecord(
-            run_id=self._run_id,
-            status=status,
-            workspace=batch.workspace,
-            person_id=batch.person_id,
-            thumbnail_ids=ids,
-            http_status=outcome.http_status if outcome else None,
-            code=outcome.code if outcome else None,
-            message=message if message is not None else (outcome.message if outcome else None),
-            attempts=attempts,
-            elapsed_ms=None if started is None else round((time.perf_counter() - started) * 1000),
-            remaining_thumbnail_ids=remaining,
-            primary_thumbnail_id=primary,
-            retryable=retryable,
+            self._run_id,
+            status,
+            batch.workspace,
+            batch.person_id,
+            ids,
+            None if outcome is None else outcome.http_status,
+            None if outcome is None else outcome.code,
+            message,
+            attempts,
+            None if started is None else round((time.perf_counter() - started) * 1000),
+            remaining,  # remaining_thumbnail_ids
+            primary,  # primary_thumbnail_id
+            retryable,
         )
