@@ -50,9 +50,11 @@ def interpret(
         # The usual success, taken without the general path's checks (same result).
         remaining, primary = _thumbnails(payload)
         message = _text(payload.get("message"))
+        # Positional, in field order (keywords cost more, once per request): deleted, status,
+        # code, message, retryable, auth_failure, retry_after, remaining, primary, sent, latency.
         return Outcome(
-            True, 200, "0", "" if message is None else clean_message(message),
-            remaining_ids=remaining, primary_id=primary, latency=latency,
+            True, 200, "0", "" if message is None else clean_message(message), False, False, None,
+            remaining, primary, True, latency,
         )  # fmt: skip
     code, message = _error_fields(payload)
     if code is not None:
