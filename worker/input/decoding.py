@@ -38,19 +38,22 @@ def check_encoding(name: str) -> str:
 
 
 def text_lines(raw_lines: Iterable[bytes], name: str, encoding: str) -> Iterator[str]:
-    """Decode byte lines into text lines that keep their endings; an initial BOM is dropped."""
+    """Decode byte lines into text lines that keep their endings; an initial BOM is dropped.
+
+    It reads the first line at once (to see a byte-order mark) and returns the decoding
+    generator itself rather than a generator around it: one Python frame less per line.
+    """
     raw = iter(raw_lines)
     first = next(raw, b"")
     if not first:
-        return
+        return iter(())
     lines = chain((first,), raw)
     auto = encoding == AUTO
     if auto:
         encoding = "utf-16" if first.startswith(_UTF16_BOMS) else "utf-8"
     if codecs.lookup(encoding).name in _UTF8_NAMES:
-        yield from _utf8_lines(lines, name, hint=auto)
-    else:
-        yield from _decoded_lines(lines, name, encoding)
+        return _utf8_lines(lines, name, hint=auto)
+    return _decoded_lines(lines, name, encoding)
 
 
 def _utf8_lines(raw_lines: Iterable[bytes], name: str, *, hint: bool) -> Iterator[str]:

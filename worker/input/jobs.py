@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from itertools import chain
 from typing import BinaryIO
 
 from worker.errors import InputError
@@ -116,8 +117,7 @@ def _refuse_empty(raw_lines: Iterator[bytes], name: str) -> Iterator[bytes]:
             f"input {name} is empty (0 bytes): nothing to do. If it came from a pipe, the "
             "command before thumbsweep probably failed; an empty job is a CSV header alone"
         )
-    yield first
-    yield from raw_lines
+    return chain((first,), raw_lines)  # not a generator: no Python frame per line
 
 
 def _display_name(source: str) -> str:
