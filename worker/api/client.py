@@ -112,11 +112,15 @@ class ThumbnailApi:
                 if payload is None:
                     response.close()  # the rest is never read: drop the connection
                     return _too_large(response.status, latency)
+                # Headers are looked up only where they can matter (most replies are a 200).
+                status, replied = response.status, response.headers
                 outcome = interpret(
-                    response.status, payload, response.headers.get("Retry-After"), latency,
-                    location=response.headers.get("Location"),
+                    status, payload, None if status == 200 else replied.get("Retry-After"),
+                    latency, location=replied.get("Location") if 300 <= status < 400 else None,
                 )  # fmt: skip
-                date = response.headers.get("Date")
+                if not outcome.auth_failure:  # only a refusal's Date can show clock skew
+                    return outcome
+                date = replied.get("Date")
                 return self._skew.review(outcome, signed_ms, signed_offset, date)
         except (TimeoutError, aiohttp.ClientError) as exc:
             message = describe_transport_error(exc, self._timeout_s)
