@@ -111,10 +111,8 @@ def test_unwritable_ledger_is_a_config_error(tmp_path: Path) -> None:
         Ledger(tmp_path / "missing" / "l.jsonl").open()
 
 
-def test_fsync_runs_periodically_not_only_at_close(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Long runs are fsynced every SYNC_EVERY_RECORDS records, and again at close."""
+def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The file descriptors fsynced from now on (each fsync still happens)."""
     synced: list[int] = []
     real_fsync = os.fsync
 
@@ -123,6 +121,14 @@ def test_fsync_runs_periodically_not_only_at_close(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", counting_fsync)
+    return synced
+
+
+def test_fsync_runs_periodically_not_only_at_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long runs are fsynced every SYNC_EVERY_RECORDS records, and again at close."""
+    synced = _count_fsyncs(monkeypatch)
     ledger = Ledger(tmp_path / "l.jsonl")
     ledger.open()
     for _ in range(SYNC_EVERY_RECORDS * 2 + 5):
@@ -140,14 +146,7 @@ def test_a_fast_run_is_fsynced_about_every_second_not_back_to_back(
     hand them over, with each fsync finished before the next write: one periodic fsync at most
     (plus the one at close), not one per thousand records (each wakes the helper thread and
     takes the GIL from the event loop)."""
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def counting_fsync(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", counting_fsync)
+    synced = _count_fsyncs(monkeypatch)
     ledger = Ledger(tmp_path / "l.jsonl")
     ledger.open()
     started = time.monotonic()
